@@ -1,0 +1,118 @@
+"""Bar queries for the clock and the REST routes. Every function here blocks: callers run it
+in a worker thread (never on the event loop).
+
+Where the requested interval has no table, bars are resampled in SQL from the finest table
+that divides it (load 1m once, replay any interval). A plain `ohlc` table is the last resort.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Iterator
+
+import duckdb
+
+from ..engine.bars import BarChunk
+from ..timeutil import INTERVAL_MS
+from .schema import existing_tables, ohlc_table
+
+WEEK_OFFSET_MS = 4 * 86_400_000  # Binance weeks open on Monday; epoch day 0 was a Thursday
+FAR_FUTURE = 1 << 62
+
+
+class NoData(Exception):
+    """No bars for that symbol/interval in the database."""
+
+
+def _has_rows(con: duckdb.DuckDBPyConnection, table: str, symbol: str) -> bool:
+    return con.execute(f"SELECT 1 FROM {table} WHERE symbol = ? LIMIT 1", [symbol]).fetchone() is not None
+
+
+def bar_source(con: duckdb.DuckDBPyConnection, symbol: str, interval: str,
+               closed_before: int = FAR_FUTURE) -> tuple[str, list]:
+    """SQL (a subquery yielding symbol, ts, open, high, low, close, volume, close_ts) and its params.
+
+    Only base bars that closed before `closed_before` take part, so a resampled bar that is
+    still forming comes out partial and nothing after sim time leaks (no look-ahead).
+    """
+    tables = existing_tables(con)
+    direct = ohlc_table(interval)
+    where = "WHERE symbol = ? AND close_ts < ?"
+    params = [symbol, closed_before]
+    if direct in tables and _has_rows(con, direct, symbol):
+        return (f"(SELECT symbol, ts, open, high, low, close, volume, close_ts FROM {direct} "
+                f"{where})", params)
+    target = INTERVAL_MS[interval]
+    finer = sorted((ms, name) for name, ms in INTERVAL_MS.items()
+                   if ms < target and target % ms == 0 and ohlc_table(name) in tables)
+    for _, name in finer:
+        table = ohlc_table(name)
+        if _has_rows(con, table, symbol):
+            offset = WEEK_OFFSET_MS if interval == "1w" else 0
+            bucket = f"((ts - {offset}) // {target}) * {target} + {offset}"
+            sql = (f"(SELECT symbol, {bucket} AS ts, arg_min(open, ts) AS open, max(high) AS high, "
+                   f"min(low) AS low, arg_max(close, ts) AS close, sum(volume) AS volume, "
+                   f"{bucket} + {target - 1} AS close_ts "
+                   f"FROM {table} {where} GROUP BY symbol, {bucket})")
+            return sql, params
+    if "ohlc" in tables and _has_rows(con, "ohlc", symbol):
+        return ("(SELECT symbol, ts, open, high, low, close, volume, close_ts FROM ohlc "
+                f"{where})", params)
+    raise NoData(f"no {interval} bars for {symbol}")
+
+
+def bar_range(con: duckdb.DuckDBPyConnection, symbol: str, interval: str,
+              start: int | None, end: int | None) -> tuple[int, int, int]:
+    """(first open ts, last open ts, count) of the bars in [start, end)."""
+    src, params = bar_source(con, symbol, interval)
+    row = con.execute(f"SELECT min(ts), max(ts), count(*) FROM {src} WHERE ts >= ? AND ts < ?",
+                      params + [start if start is not None else -FAR_FUTURE,
+                                end if end is not None else FAR_FUTURE]).fetchone()
+    if not row or row[2] == 0:
+        raise NoData(f"no {interval} bars for {symbol} in the configured range")
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def iter_chunks(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start: int, end: int,
+                tick: Decimal, chunk_rows: int = 65_536) -> Iterator[BarChunk]:
+    """Bars in [start, end) as integer-tick column chunks, read through Arrow record batches."""
+    src, params = bar_source(con, symbol, interval)
+    t = float(tick)
+    sql = (f"SELECT ts, CAST(round(open / {t}) AS BIGINT) AS o, CAST(round(high / {t}) AS BIGINT) AS h, "
+           f"CAST(round(low / {t}) AS BIGINT) AS l, CAST(round(close / {t}) AS BIGINT) AS c, "
+           f"CAST(volume AS DOUBLE) AS v FROM {src} WHERE ts >= ? AND ts < ? ORDER BY ts")
+    reader = con.execute(sql, params + [start, end]).fetch_record_batch(chunk_rows)
+    for batch in reader:
+        cols = batch.to_pydict()
+        yield BarChunk(ts=cols["ts"], open=cols["o"], high=cols["h"], low=cols["l"],
+                       close=cols["c"], volume=cols["v"])
+
+
+def klines(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start: int | None,
+           end: int | None, limit: int, visible_before: int) -> list[tuple]:
+    """Rows (ts, open, high, low, close, volume, close_ts) known before `visible_before` (sim time)."""
+    src, params = bar_source(con, symbol, interval, visible_before)
+    lo = start if start is not None else -FAR_FUTURE
+    hi = end if end is not None else FAR_FUTURE
+    # Binance: with startTime the first `limit` bars from it, otherwise the last `limit` bars.
+    newest_first = start is None
+    sql = (f"SELECT ts, open, high, low, close, volume, close_ts FROM {src} "
+           f"WHERE ts >= ? AND ts <= ? ORDER BY ts {'DESC' if newest_first else 'ASC'} LIMIT ?")
+    rows = con.execute(sql, params + [lo, hi, limit]).fetchall()
+    if newest_first:
+        rows.reverse()
+    return rows
+
+
+def funding_rows(con: duckdb.DuckDBPyConnection, symbol: str, start: int, end: int) -> list[tuple[int, float]]:
+    return con.execute("SELECT funding_time, funding_rate FROM funding WHERE symbol = ? "
+                       "AND funding_time >= ? AND funding_time < ? ORDER BY funding_time",
+                       [symbol, start, end]).fetchall()
+
+
+def symbols_with_data(con: duckdb.DuckDBPyConnection) -> list[str]:
+    tables = existing_tables(con)
+    names = [t for t in tables if t.startswith("ohlc_") or t == "ohlc"]
+    found: set[str] = set()
+    for t in names:
+        found.update(r[0] for r in con.execute(f"SELECT DISTINCT symbol FROM {t}").fetchall())
+    return sorted(found)

@@ -1,0 +1,91 @@
+"""DuckDB schema: the spec's tables (runs, trades_fills, equity_curve, ohlc_<interval>, funding)
+plus the audit tables the engine needs (orders, income, run_status) and a schema_version.
+
+The spec's columns come first and keep the spec's names and types, so the README's SQL works;
+columns ExSim adds (account, order ids) are appended after them.
+"""
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+SCHEMA_VERSION = 1
+
+OHLC_COLUMNS = "symbol, ts, open, high, low, close, volume, close_ts"
+
+_TABLES = [
+    """CREATE TABLE IF NOT EXISTS schema_version (
+        version INTEGER NOT NULL, applied_at TIMESTAMP DEFAULT current_timestamp)""",
+    """CREATE TABLE IF NOT EXISTS dataset_info (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id UUID PRIMARY KEY, created_at TIMESTAMP, strategy VARCHAR,
+        params_json JSON, code_hash VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS run_status (
+        run_id UUID PRIMARY KEY, status VARCHAR, symbol VARCHAR, "interval" VARCHAR,
+        start_ms BIGINT, end_ms BIGINT, data_source VARCHAR, bars BIGINT,
+        final_equity DOUBLE, updated_at TIMESTAMP, finished_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS trades_fills (
+        run_id UUID, seq BIGINT, ts BIGINT, symbol VARCHAR, side VARCHAR, price DOUBLE,
+        qty DOUBLE, realized_pnl DOUBLE, fee DOUBLE, is_maker BOOLEAN,
+        account VARCHAR, order_id BIGINT, trade_id BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS equity_curve (
+        run_id UUID, ts BIGINT, equity DOUBLE, account VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS orders (
+        run_id UUID, seq BIGINT, ts BIGINT, account VARCHAR, order_id BIGINT,
+        client_order_id VARCHAR, symbol VARCHAR, side VARCHAR, type VARCHAR, orig_type VARCHAR,
+        time_in_force VARCHAR, price DOUBLE, stop_price DOUBLE, qty DOUBLE,
+        executed_qty DOUBLE, avg_price DOUBLE, status VARCHAR, event VARCHAR,
+        reduce_only BOOLEAN, close_position BOOLEAN, reason VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS income (
+        run_id UUID, account VARCHAR, ts BIGINT, symbol VARCHAR, income_type VARCHAR,
+        income DOUBLE, tran_id BIGINT, trade_id BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS funding (
+        symbol VARCHAR, funding_time BIGINT, funding_rate DOUBLE,
+        PRIMARY KEY (symbol, funding_time))""",
+]
+
+
+def ohlc_table(interval: str) -> str:
+    if not re.fullmatch(r"[0-9]+[mhdwM]", interval):
+        raise ValueError(f"bad interval {interval!r}")
+    # DuckDB identifiers are case-insensitive, so 1m and 1M would collide: months get "mo".
+    return "ohlc_" + (interval[:-1] + "mo" if interval.endswith("M") else interval)
+
+
+def ohlc_ddl(table: str) -> str:
+    return (f"CREATE TABLE IF NOT EXISTS {table} (symbol VARCHAR NOT NULL, ts BIGINT NOT NULL, "
+            "open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE, close_ts BIGINT, "
+            "PRIMARY KEY (symbol, ts))")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table if missing; running it again changes nothing."""
+    con.execute("BEGIN")
+    try:
+        for ddl in _TABLES:
+            con.execute(ddl)
+        con.execute(ohlc_ddl(ohlc_table("1m")))
+        current = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+        if current is None:
+            con.execute("INSERT INTO schema_version (version) VALUES (?)", [SCHEMA_VERSION])
+        elif current > SCHEMA_VERSION:
+            raise RuntimeError(f"database schema version {current} is newer than this ExSim ({SCHEMA_VERSION})")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+
+
+def set_info(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO dataset_info VALUES (?, ?)", [key, value])
+
+
+def get_info(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:
+    row = con.execute("SELECT value FROM dataset_info WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default
