@@ -24,7 +24,7 @@ class NoData(Exception):
 
 
 def _has_rows(con: duckdb.DuckDBPyConnection, table: str, symbol: str) -> bool:
-    return con.execute(f"SELECT 1 FROM {table} WHERE symbol = ? LIMIT 1", [symbol]).fetchone() is not None
+    return con.execute(f"SELECT 1 FROM {table} WHERE symbol = ? LIMIT 1", [symbol]).fetchall() != []
 
 
 def bar_source(con: duckdb.DuckDBPyConnection, symbol: str, interval: str,
@@ -66,7 +66,7 @@ def bar_range(con: duckdb.DuckDBPyConnection, symbol: str, interval: str,
     src, params = bar_source(con, symbol, interval)
     row = con.execute(f"SELECT min(ts), max(ts), count(*) FROM {src} WHERE ts >= ? AND ts < ?",
                       params + [start if start is not None else -FAR_FUTURE,
-                                end if end is not None else FAR_FUTURE]).fetchone()
+                                end if end is not None else FAR_FUTURE]).fetchall()[0]
     if not row or row[2] == 0:
         raise NoData(f"no {interval} bars for {symbol} in the configured range")
     return int(row[0]), int(row[1]), int(row[2])
@@ -80,8 +80,10 @@ def iter_chunks(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, star
     sql = (f"SELECT ts, CAST(round(open / {t}) AS BIGINT) AS o, CAST(round(high / {t}) AS BIGINT) AS h, "
            f"CAST(round(low / {t}) AS BIGINT) AS l, CAST(round(close / {t}) AS BIGINT) AS c, "
            f"CAST(volume AS DOUBLE) AS v FROM {src} WHERE ts >= ? AND ts < ? ORDER BY ts")
-    reader = con.execute(sql, params + [start, end]).fetch_record_batch(chunk_rows)
-    for batch in reader:
+    rel = con.sql(sql, params=params + [start, end])
+    # DuckDB 2 renamed the relation's fetch_arrow_reader to to_arrow_reader
+    to_reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
+    for batch in to_reader(chunk_rows):
         cols = batch.to_pydict()
         yield BarChunk(ts=cols["ts"], open=cols["o"], high=cols["h"], low=cols["l"],
                        close=cols["c"], volume=cols["v"])
@@ -116,3 +118,37 @@ def symbols_with_data(con: duckdb.DuckDBPyConnection) -> list[str]:
     for t in names:
         found.update(r[0] for r in con.execute(f"SELECT DISTINCT symbol FROM {t}").fetchall())
     return sorted(found)
+
+
+def stats_24h(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, now: int) -> tuple:
+    """(open, high, low, volume, quote_volume, first_ts, count) of the bars that closed in the
+    24 h before sim time `now`."""
+    src, params = bar_source(con, symbol, interval, now)
+    return con.execute(
+        f"SELECT arg_min(open, ts), max(high), min(low), sum(volume), sum(volume * close), min(ts), count(*) "
+        f"FROM {src} WHERE ts >= ?", params + [now - 86_400_000]).fetchall()[0]
+
+
+def funding_history(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start: int | None,
+                    end: int | None, limit: int, now: int, range_start: int,
+                    constant_rate: float | None) -> list[tuple]:
+    """(funding_time, rate, mark price) settled before sim time `now`, oldest first.
+    Without funding rows, the configured constant rate every 8 h since the run's start."""
+    lo = start if start is not None else -FAR_FUTURE
+    hi = min(end if end is not None else FAR_FUTURE, now)
+    if constant_rate is None:
+        events = ("(SELECT funding_time AS t, funding_rate AS r FROM funding WHERE symbol = ? "
+                  "AND funding_time >= ? AND funding_time <= ?)")
+        eparams: list = [symbol, lo, hi]
+    else:
+        first = (range_start // 28_800_000 + 1) * 28_800_000
+        events = f"(SELECT range AS t, {float(constant_rate)} AS r FROM range(?, ?, 28800000) WHERE range >= ?)"
+        eparams = [first, hi + 1, lo]
+    src, params = bar_source(con, symbol, interval, now)
+    order = "DESC" if start is None else "ASC"
+    rows = con.execute(
+        f"SELECT e.t, e.r, b.close FROM {events} e ASOF LEFT JOIN {src} b ON b.close_ts < e.t "
+        f"ORDER BY e.t {order} LIMIT ?", eparams + params + [limit]).fetchall()
+    if start is None:
+        rows.reverse()
+    return rows

@@ -66,7 +66,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         for ddl in _TABLES:
             con.execute(ddl)
         con.execute(ohlc_ddl(ohlc_table("1m")))
-        current = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+        current = con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
         if current is None:
             con.execute("INSERT INTO schema_version (version) VALUES (?)", [SCHEMA_VERSION])
         elif current > SCHEMA_VERSION:
@@ -87,5 +87,5 @@ def set_info(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 
 def get_info(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:
-    row = con.execute("SELECT value FROM dataset_info WHERE key = ?", [key]).fetchone()
-    return row[0] if row else default
+    rows = con.execute("SELECT value FROM dataset_info WHERE key = ?", [key]).fetchall()
+    return rows[0][0] if rows else default

@@ -1,0 +1,180 @@
+"""Command line: `exsim` (serve), `exsim config show`, `exsim init-db`, `exsim demo-data`, `exsim load`.
+
+Exit codes: 0 ok, 2 bad configuration or arguments, 3 database unusable, 4 cannot listen.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from typing import Optional
+
+from . import config as config_mod
+from .config import ConfigError
+from .store.db import StoreError, open_database
+
+log = logging.getLogger("exsim")
+
+
+def _server_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML file (default: ./exsim.toml if present)")
+    for flag in config_mod.FLAG_NAMES:
+        p.add_argument(flag, dest=flag, default=None, metavar=flag[2:].upper().replace("-", "_"))
+
+
+def _flags(ns: argparse.Namespace) -> dict:
+    return {flag: getattr(ns, flag) for flag in config_mod.FLAG_NAMES if getattr(ns, flag, None) is not None}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="exsim", description="Local Binance USD-M futures exchange "
+                                     "replaying DuckDB bars (run with no command to serve).")
+    _server_flags(parser)
+    sub = parser.add_subparsers(dest="cmd")
+    serve = sub.add_parser("serve", help="start the gateway (the default)")
+    _server_flags(serve)
+    cfg = sub.add_parser("config", help="configuration")
+    cfg_sub = cfg.add_subparsers(dest="config_cmd", required=True)
+    show = cfg_sub.add_parser("show", help="print the effective config and where each value came from")
+    _server_flags(show)
+    init = sub.add_parser("init-db", help="create the schema (idempotent)")
+    init.add_argument("--db", required=True)
+    dd = sub.add_parser("demo-data", help="fill the synthetic demo dataset")
+    dd.add_argument("--db", required=True)
+    dd.add_argument("--seed", type=int, default=7)
+    load = sub.add_parser("load", help="load klines and funding from files or a Binance-compatible API")
+    load.add_argument("--db", required=True)
+    load.add_argument("--source", choices=("files", "api"), required=True)
+    load.add_argument("--symbol", required=True)
+    load.add_argument("--interval", default="1m")
+    load.add_argument("--start")
+    load.add_argument("--end")
+    load.add_argument("--base-url", default="https://fapi.binance.com")
+    load.add_argument("--no-progress", action="store_true")
+    load.add_argument("paths", nargs="*", help="files, folders or globs (--source files)")
+    return parser
+
+
+def load_config(ns: argparse.Namespace) -> config_mod.Loaded:
+    return config_mod.load(ns.config, flags=_flags(ns))
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ns = build_parser().parse_args(argv)
+    try:
+        if ns.cmd in (None, "serve"):
+            loaded = load_config(ns)
+            logging.basicConfig(level=loaded.config.log_level.upper(),
+                                format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+            return serve(loaded.config)
+        if ns.cmd == "config":
+            print(config_mod.show(load_config(ns)))
+            return 0
+        logging.basicConfig(level="INFO", format="%(levelname)s %(message)s")
+        if ns.cmd == "init-db":
+            open_database(ns.db).close()
+            print(f"schema ready in {ns.db}")
+            return 0
+        if ns.cmd == "demo-data":
+            from .store import demo
+            con = open_database(ns.db)
+            began = time.perf_counter()
+            demo.generate(con, ns.seed)
+            con.close()
+            print(f"synthetic demo data (seed {ns.seed}) written to {ns.db} in {time.perf_counter() - began:.1f} s")
+            return 0
+        if ns.cmd == "load":
+            return run_load(ns)
+    except ConfigError as exc:
+        print(f"exsim: config error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"exsim: database error: {exc}", file=sys.stderr)
+        return 3
+    return 2
+
+
+def run_load(ns: argparse.Namespace) -> int:
+    from .store import loader
+    from .timeutil import INTERVAL_MS, parse_time_ms
+    if ns.interval not in INTERVAL_MS:
+        print(f"exsim: --interval: expected one of {' '.join(INTERVAL_MS)}", file=sys.stderr)
+        return 2
+    try:
+        start = parse_time_ms(ns.start) if ns.start else None
+        end = parse_time_ms(ns.end) if ns.end else None
+    except ValueError:
+        print("exsim: --start/--end: expected a date like 2024-01-01 or epoch ms", file=sys.stderr)
+        return 2
+    con = open_database(ns.db)
+    try:
+        if ns.source == "files":
+            if not ns.paths:
+                print("exsim: --source files needs at least one path", file=sys.stderr)
+                return 2
+            report = loader.load_files(con, ns.paths, ns.symbol.upper(), ns.interval, start, end)
+        else:
+            if start is None or end is None:
+                print("exsim: --source api needs --start and --end", file=sys.stderr)
+                return 2
+            report = loader.load_api(con, ns.symbol.upper(), ns.interval, start, end, ns.base_url,
+                                     progress=not ns.no_progress)
+    except loader.LoadError as exc:
+        print(f"exsim: load failed, database unchanged: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    print(f"{report.table} {report.symbol}: {report.rows_new} new rows, {report.rows_overlap} already "
+          f"present, {report.funding_rows} funding rows, {report.gaps_total} gap(s) in {report.seconds:.1f} s")
+    for before, after in report.gaps:
+        print(f"  gap: {before} -> {after}")
+    return 0
+
+
+def serve(cfg) -> int:
+    from .wire.app import prepare_database
+    con = prepare_database(cfg)
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:  # pragma: no cover - Windows
+        pass
+    return asyncio.run(_serve(cfg, con))
+
+
+async def _serve(cfg, con) -> int:
+    from aiohttp import web
+    from .wire.app import create_app
+    from .wire.keys import REPLAY
+    app = create_app(cfg, con)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2.0, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, cfg.host, cfg.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        print(f"exsim: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}", file=sys.stderr)
+        return 4
+    log.info("ExSim listening on http://%s:%d (%s %s, speed %s)", cfg.host, cfg.port, cfg.symbol,
+             cfg.interval, cfg.speed)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    exit_wait = asyncio.ensure_future(app[REPLAY].exit_requested.wait())
+    stop_wait = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({exit_wait, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+    exit_wait.cancel()
+    stop_wait.cancel()
+    log.info("shutting down: flushing fills, closing clients")
+    await runner.cleanup()
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""The bar clock: pulls bar chunks from any async iterator and feeds them to the Sim at a pace.
+
+Pacing counts segments (ticks): `speed` bars/s with `ticks_per_bar` ticks each. Time is kept
+as an anchor (wall time, ticks done) reset on every speed change, so changing speed never skips
+or repeats a bar. `"max"` runs batches back to back, yielding to the loop between batches so
+REST and WebSocket work interleave. Bars nobody watches (no orders, positions or subscribers)
+are skipped in one jump per batch instead of one call per bar.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import AsyncIterator, Awaitable, Callable, Optional, Union
+
+from .bars import BarChunk, tick_segments
+from .sim import Sim
+
+Speed = Union[float, str]
+MAX_BATCH = 4096  # bars per loop turn at "max" speed
+BATCH_SECONDS = 0.004  # ...or this much wall time, whichever comes first
+
+
+class Clock:
+    def __init__(self, sim: Sim, interval_ms: int, ticks_per_bar: int = 1, speed: Speed = 25.0,
+                 now: Callable[[], float] = time.perf_counter) -> None:
+        self.sim = sim
+        self.interval_ms = interval_ms
+        self.ticks_per_bar = ticks_per_bar
+        self._now = now
+        self.speed: Speed = speed
+        self.paused = speed == 0
+        self.finished = True
+        self.total_bars = 0
+        self.on_end: Optional[Callable[[], Awaitable[None]]] = None
+        self._source: Optional[AsyncIterator[BarChunk]] = None
+        self._chunk: Optional[BarChunk] = None
+        self._i = 0  # next bar in the chunk
+        self._segments: list = []  # remaining segments of a bar being replayed tick by tick
+        self._bar: tuple = ()
+        self._seg_j = 0
+        self._ticks_done = 0
+        self._anchor = (now(), 0)
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self.rate_window: list[tuple[float, int]] = []
+
+    # --- control --------------------------------------------------------------------------
+
+    async def load(self, source: AsyncIterator[BarChunk], total_bars: int, reveal: int = 1) -> None:
+        """Replay a new range (the caller started a new run): reveal its first `reveal` bars
+        at once, so there is a price to trade at, then continue at the current speed."""
+        async with self._lock:
+            self._source, self._chunk, self._i, self._segments = source, None, 0, []
+            self.total_bars = total_bars
+            self.finished = False
+            done = 0
+            while done < reveal and await self._ready():
+                done += self._advance_bars(1, allow_jump=False)
+            self._reanchor()
+        self._wake.set()
+
+    def set_speed(self, speed: Speed) -> None:
+        self.speed = speed
+        self.paused = speed == 0
+        self._reanchor()
+        self._wake.set()
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        if self.speed == 0:
+            self.speed = 1.0
+        self.paused = False
+        self._reanchor()
+        self._wake.set()
+
+    async def step(self, bars: int) -> int:
+        """Advance exactly `bars` bars now (meant for a paused clock). Returns bars advanced."""
+        done = 0
+        async with self._lock:
+            while done < bars and await self._ready():
+                done += self._advance_bars(1, allow_jump=False)
+            self._reanchor()
+        return done
+
+    def bars_per_sec_actual(self) -> float:
+        w = self.rate_window
+        if len(w) < 2 or w[-1][0] - w[0][0] <= 0:
+            return 0.0
+        return (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0])
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            if self.paused or self.finished:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            async with self._lock:
+                if not await self._ready():
+                    continue
+                if self.speed == "max":
+                    self._run_max_batch()
+                    delay = 0.0
+                else:
+                    delay = self._run_due()
+            self.sim.market_listener.flush()
+            self._note_rate()
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
+            else:
+                await asyncio.sleep(0)
+
+    def _run_max_batch(self) -> None:
+        deadline = self._now() + BATCH_SECONDS
+        budget = MAX_BATCH
+        while budget > 0 and self._chunk is not None and self._i < len(self._chunk):
+            n = self._advance_bars(min(256, budget), allow_jump=True)
+            budget -= n
+            if n == 0 or self._now() > deadline:
+                break
+
+    def _run_due(self) -> float:
+        """Replay the ticks that are due; return seconds until the next one."""
+        rate = float(self.speed) * self.ticks_per_bar
+        t0, done0 = self._anchor
+        due = math.floor((self._now() - t0) * rate) - (self._ticks_done - done0)
+        if due <= 0:
+            return (self._ticks_done - done0 + 1) / rate - (self._now() - t0)
+        due = min(due, MAX_BATCH * self.ticks_per_bar)
+        if self.ticks_per_bar == 1:
+            self._advance_bars(due, allow_jump=True)
+        else:
+            for _ in range(due):
+                if not self._advance_tick():
+                    break
+        return 0.0
+
+    async def _ready(self) -> bool:
+        """Make sure a bar is at hand, loading the next chunk or ending the replay."""
+        if self._segments or (self._chunk is not None and self._i < len(self._chunk)):
+            return True
+        if self._source is not None:
+            try:
+                self._chunk = await self._source.__anext__()
+                self._i = 0
+                return True
+            except StopAsyncIteration:
+                self._source = None
+        self.finished = True
+        if self.on_end is not None:
+            await self.on_end()
+        return False
+
+    def _advance_bars(self, n: int, allow_jump: bool) -> int:
+        """Replay up to n whole bars from the current chunk; returns how many."""
+        if self.ticks_per_bar > 1 or self._segments:
+            count = 0
+            while count < n and self._chunk is not None and (self._segments or self._i < len(self._chunk)):
+                while True:
+                    final = self._advance_tick()
+                    if final:
+                        break
+                count += 1
+            return count
+        c = self._chunk
+        i, end = self._i, min(self._i + n, len(c))
+        sim = self.sim
+        ims = self.interval_ms
+        if allow_jump and sim.idle and end - i > 1:
+            last = end - 1
+            sim.jump(c.ts[last], c.open[last], c.high[last], c.low[last], c.close[last], c.volume[last], end - i)
+        else:
+            ts, op, hi, lo, cl, vo = c.ts, c.open, c.high, c.low, c.close, c.volume
+            on_segment = sim.on_segment
+            for k in range(i, end):
+                t, o, h, l = ts[k], op[k], hi[k], lo[k]
+                on_segment(t, o, h, l, cl[k], o, h, l, vo[k], True, t + ims)
+        self._i = end
+        self._ticks_done += end - i
+        return end - i
+
+    def _advance_tick(self) -> bool:
+        """Replay one intra-bar tick; returns True when it closed the bar."""
+        if not self._segments:
+            c, k = self._chunk, self._i
+            self._bar = (c.ts[k], c.open[k], c.high[k], c.low[k], c.close[k], c.volume[k])
+            self._segments = tick_segments(c.open[k], c.high[k], c.low[k], c.close[k], self.ticks_per_bar)
+            self._seg_j = 0
+            self._hi = self._lo = c.open[k]
+            self._i += 1
+        ts, bo, _, _, _, bv = self._bar
+        so, sh, sl, sc = self._segments[self._seg_j]
+        self._seg_j += 1
+        n = self.ticks_per_bar
+        self._hi, self._lo = max(self._hi, sh), min(self._lo, sl)
+        final = self._seg_j == len(self._segments)
+        now = ts + (self.interval_ms * self._seg_j) // n
+        self.sim.on_segment(ts, so, sh, sl, sc, bo, self._hi, self._lo, bv * self._seg_j / n, final, now)
+        self._ticks_done += 1
+        if final:
+            self._segments = []
+        return final
+
+    def _reanchor(self) -> None:
+        self._anchor = (self._now(), self._ticks_done)
+
+    def _note_rate(self) -> None:
+        now = self._now()
+        w = self.rate_window
+        w.append((now, self.sim.bars_done))
+        while len(w) > 2 and now - w[0][0] > 2.0:
+            w.pop(0)

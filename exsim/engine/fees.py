@@ -1,0 +1,38 @@
+"""Fee and slippage models: one question each, picked by config."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import msgspec
+
+
+class MakerTakerFee(msgspec.Struct, frozen=True):
+    maker_rate: Fraction
+    taker_rate: Fraction
+
+    @classmethod
+    def from_bps(cls, maker_bps: float, taker_bps: float) -> "MakerTakerFee":
+        return cls(Fraction(str(maker_bps)) / 10_000, Fraction(str(taker_bps)) / 10_000)
+
+    def fee(self, notional: Fraction, is_maker: bool) -> Fraction:
+        return notional * (self.maker_rate if is_maker else self.taker_rate)
+
+
+class BpsSlippage(msgspec.Struct, frozen=True):
+    """Moves a taker's price against it by `rate`, then onto the tick grid away from the taker
+    (a BUY pays at least the slipped price, a SELL receives at most it)."""
+
+    rate: Fraction
+
+    @classmethod
+    def from_bps(cls, bps: float) -> "BpsSlippage":
+        return cls(Fraction(str(bps)) / 10_000)
+
+    def price(self, ticks: int, is_buy: bool) -> int:
+        if not self.rate:
+            return ticks
+        if is_buy:
+            q = ticks * (1 + self.rate)
+            return -((-q.numerator) // q.denominator)
+        q = ticks * (1 - self.rate)
+        return max(1, q.numerator // q.denominator)

@@ -1,0 +1,92 @@
+"""A tradable symbol: its tick/step grid and filters as integers, and exact conversions.
+
+Inside the engine a price is an int count of ticks and a quantity an int count of steps;
+`Fraction` money is derived from them. Strings for the wire are made here, exactly.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import msgspec
+
+
+def _decimals(text: str) -> int:
+    return max(0, -Decimal(text).as_tuple().exponent)
+
+
+class Grid(msgspec.Struct, frozen=True):
+    """Multiples of one increment (a tick or a step) printed with a fixed number of decimals."""
+
+    size: Fraction
+    decimals: int
+    units: int  # increment expressed in 10**-decimals
+
+    @classmethod
+    def of(cls, text: str) -> "Grid":
+        dec = _decimals(text)
+        return cls(size=Fraction(Decimal(text)), decimals=dec, units=int(Decimal(text) * 10 ** dec))
+
+    def fmt(self, n: int) -> str:
+        """Exact decimal string of n increments, e.g. 420082 ticks of 0.10 -> '42008.20'."""
+        v = n * self.units
+        if self.decimals == 0:
+            return str(v)
+        sign = "-" if v < 0 else ""
+        q, r = divmod(abs(v), 10 ** self.decimals)
+        return f"{sign}{q}.{r:0{self.decimals}d}"
+
+    def value(self, n: int) -> Fraction:
+        return n * self.size
+
+    def to_float(self, n: int) -> float:
+        return float(n * self.units) / 10 ** self.decimals
+
+    def from_text(self, text: str, rounding: str) -> tuple[int, bool]:
+        """(increments, exact) for a decimal string; rounding 'down', 'up' or 'nearest'."""
+        q = Fraction(Decimal(text)) / self.size
+        if q.denominator == 1:
+            return int(q), True
+        if rounding == "down":
+            return q.numerator // q.denominator, False
+        if rounding == "up":
+            return -((-q.numerator) // q.denominator), False
+        return round(q), False
+
+    def from_float(self, x: float) -> int:
+        return round(Fraction(x) / self.size)
+
+
+class Instrument(msgspec.Struct, frozen=True):
+    symbol: str
+    base: str
+    quote: str
+    price: Grid
+    qty: Grid
+    min_price: int  # ticks
+    max_price: int
+    min_qty: int  # steps
+    max_qty: int
+    market_max_qty: int
+    min_notional: Fraction
+    max_num_orders: int
+    percent_up: Fraction
+    percent_down: Fraction
+    spec: object  # the config SymbolSpec it came from (strings for exchangeInfo)
+
+    @classmethod
+    def from_spec(cls, symbol: str, spec) -> "Instrument":
+        price, qty = Grid.of(spec.tick_size), Grid.of(spec.step_size)
+        quote = "USDT" if symbol.endswith("USDT") else ("USDC" if symbol.endswith("USDC") else symbol[-4:])
+        return cls(
+            symbol=symbol, base=symbol[: -len(quote)], quote=quote, price=price, qty=qty,
+            min_price=price.from_text(spec.min_price, "up")[0],
+            max_price=price.from_text(spec.max_price, "down")[0],
+            min_qty=qty.from_text(spec.min_qty, "up")[0], max_qty=qty.from_text(spec.max_qty, "down")[0],
+            market_max_qty=qty.from_text(spec.market_max_qty, "down")[0],
+            min_notional=Fraction(Decimal(spec.min_notional)), max_num_orders=spec.max_num_orders,
+            percent_up=Fraction(Decimal(spec.percent_price_up)),
+            percent_down=Fraction(Decimal(spec.percent_price_down)), spec=spec)
+
+    def notional(self, price_ticks: int, qty_steps: int) -> Fraction:
+        return price_ticks * qty_steps * self.price.size * self.qty.size

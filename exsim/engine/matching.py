@@ -1,0 +1,187 @@
+"""How orders fill: every rule of the simulated matching engine is in this file.
+
+Prices move along *segments*: a whole bar (ticks_per_bar = 1) or one of its intra-bar ticks.
+A segment's path is O-L-H-C when it closes at or above its open and O-H-L-C when it closes
+below (engine/bars.py: `path_points`), the three legs taking equal time. An order only ever
+sees segments that start after it was accepted: the bar (or tick) whose close the bot reacted
+to is already in the past, so nothing fills on prices the bot has already seen (no look-ahead).
+
+| order                           | condition (on a later segment)  | fill price                          | side  |
+|---------------------------------|---------------------------------|-------------------------------------|-------|
+| MARKET                          | on arrival                      | last price, slipped against taker   | taker |
+| LIMIT marketable on arrival     | BUY price >= last, SELL <= last | last price slipped, capped by limit | taker |
+|   ... with GTX                  | rejected -5022                  |                                     |       |
+|   ... IOC / FOK not marketable  | IOC -> EXPIRED, FOK -> -5021    |                                     |       |
+| LIMIT resting                   | BUY low <= price, SELL high >= price | its own price (also on a gap)  | maker |
+| STOP_MARKET BUY, TP_MARKET SELL | path rises to >= stopPrice      | stopPrice, or the open on a gap; slipped | taker |
+| STOP_MARKET SELL, TP_MARKET BUY | path falls to <= stopPrice      | stopPrice, or the open on a gap; slipped | taker |
+| STOP / TAKE_PROFIT (limit)      | same triggers, then a LIMIT at `price`: taker at the trigger price if marketable there, else rests and fills as above | | |
+| TRAILING_STOP_MARKET SELL       | active once path >= activationPrice (or at once); triggers when it falls callbackRate % below the highest price since | trigger price, or the open on a gap; slipped | taker |
+| TRAILING_STOP_MARKET BUY        | mirror: lowest price since activation, rise of callbackRate % | same | taker |
+
+A conditional order whose trigger is already met on arrival is rejected with -2021.
+Liquidity is unlimited: an order that fills, fills completely (no partial fills from volume).
+When one segment could fill several orders they fill in path order (the fraction of the path
+at which each condition is first met); ties go to the older order.
+workingType MARK_PRICE and CONTRACT_PRICE both watch the replayed price: the bar close is
+used as mark price.
+
+Known limitations: the intra-bar path is an assumption (real paths can visit high and low in
+either order and more than once); a bar that gaps over a resting LIMIT fills it at its own
+price; with ticks_per_bar > 1 a segment that contains both the bar's high and low applies the
+same O-H-L-C / O-L-H-C rule to that segment.
+"""
+from __future__ import annotations
+
+import heapq
+from fractions import Fraction
+from typing import Callable, Iterable, NamedTuple, Optional
+
+from .bars import path_points
+from .orders import (BUY, LIMIT, MARKET, STOP, STOP_MARKET, TAKE_PROFIT, TAKE_PROFIT_MARKET,
+                     TRAILING_STOP_MARKET, Order)
+
+Points = tuple[int, int, int, int]
+
+
+class Event(NamedTuple):
+    frac: float  # position along the segment's path, 0..1
+    kind: str  # "fill" (resting limit reached) or "trigger" (conditional order fires)
+    price: int  # ticks: limit price for fills, execution price for triggers
+
+
+# --- pure price-path geometry -------------------------------------------------------------
+
+def touch(points: Points, level: Fraction | int, rising: bool, start: float = 0.0) -> Optional[tuple[float, Fraction | int]]:
+    """First (fraction, price) at or after `start` where the path reaches `level`
+    (from below when rising, from above when falling). The price is the level itself, or
+    the path's price at `start` when it is already beyond the level (a gap)."""
+    leg0 = min(int(start * 3), 2)
+    for k in range(leg0, 3):
+        a, b = points[k], points[k + 1]
+        if k == leg0 and start > k / 3:
+            t0 = start * 3 - k
+            a = a + (b - a) * t0
+        else:
+            t0 = 0.0
+        beyond_a = a >= level if rising else a <= level
+        if beyond_a:
+            return (k + t0) / 3, a
+        beyond_b = b >= level if rising else b <= level
+        if beyond_b:
+            t = t0 + (1 - t0) * float((level - a) / (b - a))
+            return (k + t) / 3, level
+    return None
+
+
+def stop_rises(order: Order) -> bool:
+    """True when the order's trigger waits for the price to rise to stopPrice."""
+    if order.orig_type in (STOP, STOP_MARKET):
+        return order.side == BUY
+    return order.side != BUY  # TAKE_PROFIT(_MARKET)
+
+
+def would_trigger(order: Order, last: int) -> bool:
+    """Trigger already met at the current price (placement is rejected with -2021)."""
+    if order.orig_type == TRAILING_STOP_MARKET:
+        return False
+    return last >= order.stop_price if stop_rises(order) else last <= order.stop_price
+
+
+def limit_marketable(side: str, limit: int, last: int) -> bool:
+    return limit >= last if side == BUY else limit <= last
+
+
+def taker_price(side: str, last: int, limit: int, slip: Callable[[int, bool], int]) -> int:
+    """Price a taker gets at `last`: slipped against it, never beyond its limit (0 = none)."""
+    price = slip(last, side == BUY)
+    if limit:
+        price = min(price, limit) if side == BUY else max(price, limit)
+    return price
+
+
+def trailing_event(order: Order, points: Points, start: float = 0.0) -> Optional[Event]:
+    """Walk the path leg by leg keeping the best price since activation; updates
+    `order.trail_extreme` as it goes (a trailing stop's only state)."""
+    sell = order.side != BUY
+    rate = order.callback_rate / 100
+    ext = order.trail_extreme
+    act = order.activation_price
+    leg0 = min(int(start * 3), 2)
+    for k in range(leg0, 3):
+        a, b = points[k], points[k + 1]
+        if not ext:  # not active yet
+            if (a >= act) if sell else (a <= act):
+                ext = a
+            elif (b >= act) if sell else (b <= act):
+                ext = act
+            else:
+                continue
+        favourable = b > a if sell else b < a
+        if favourable:
+            ext = max(ext, b) if sell else min(ext, b)
+            continue
+        threshold = ext * (1 - rate) if sell else ext * (1 + rate)
+        if (a <= threshold) if sell else (a >= threshold):
+            order.trail_extreme = ext
+            return Event(k / 3, "trigger", a)
+        if (b <= threshold) if sell else (b >= threshold):
+            order.trail_extreme = ext
+            t = float((threshold - a) / (b - a))
+            # the execution price sits on the tick grid, on the far side of the threshold
+            price = int(threshold) if sell else -int(-threshold)
+            return Event((k + t) / 3, "trigger", price)
+    order.trail_extreme = ext
+    return None
+
+
+def next_event(order: Order, points: Points, start: float = 0.0) -> Optional[Event]:
+    """When (if at all) this segment fills or triggers the order."""
+    if not order.triggered and order.orig_type == TRAILING_STOP_MARKET:
+        return trailing_event(order, points, start)
+    if not order.triggered and order.orig_type in (STOP, STOP_MARKET, TAKE_PROFIT, TAKE_PROFIT_MARKET):
+        hit = touch(points, order.stop_price, stop_rises(order), start)
+        return None if hit is None else Event(hit[0], "trigger", int(hit[1]))
+    if order.type == LIMIT:
+        hit = touch(points, order.price, rising=order.side != BUY, start=start)
+        return None if hit is None else Event(hit[0], "fill", order.price)
+    return None
+
+
+# --- one segment --------------------------------------------------------------------------
+
+class Executor:
+    """What matching needs from the account side (implemented by Sim)."""
+
+    def fill(self, order: Order, price: int, is_maker: bool) -> None: ...
+    def trigger(self, order: Order) -> None: ...
+    def slip(self, ticks: int, is_buy: bool) -> int: ...
+
+
+def match_segment(orders: Iterable[Order], o: int, h: int, l: int, c: int, ex: Executor) -> None:
+    """Fill/trigger the open orders that this segment reaches, in path order."""
+    points = path_points(o, h, l, c)
+    heap: list[tuple[float, int, Event, Order]] = []
+    for order in orders:
+        ev = next_event(order, points)
+        if ev is not None:
+            heap.append((ev.frac, order.order_id, ev, order))
+    heapq.heapify(heap)
+    while heap:
+        frac, oid, ev, order = heapq.heappop(heap)
+        if not order.is_open:  # cancelled/expired by an earlier fill in this segment
+            continue
+        if ev.kind == "fill":
+            ex.fill(order, order.price, True)
+            continue
+        ex.trigger(order)
+        if not order.is_open:
+            continue
+        if order.type == MARKET:
+            ex.fill(order, ex.slip(ev.price, order.side == BUY), False)
+        elif limit_marketable(order.side, order.price, ev.price):
+            ex.fill(order, taker_price(order.side, ev.price, order.price, ex.slip), False)
+        else:
+            nxt = next_event(order, points, frac)
+            if nxt is not None:
+                heapq.heappush(heap, (nxt.frac, oid, nxt, order))

@@ -1,0 +1,170 @@
+"""Batched writes of the audit trail (runs, orders, fills, income, equity).
+
+The engine calls the Recorder hooks on the event loop; each is a list append. `flush()` swaps
+the buffers and writes them in one transaction on the writer thread (Arrow tables inserted
+with INSERT ... SELECT), so the loop never waits on DuckDB and never INSERTs per fill.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+import duckdb
+import pyarrow as pa
+
+from ..engine.events import Recorder
+
+log = logging.getLogger("exsim.store")
+
+_FILL_COLS = ("run_id", "seq", "ts", "symbol", "side", "price", "qty", "realized_pnl", "fee",
+              "is_maker", "account", "order_id", "trade_id")
+_ORDER_COLS = ("run_id", "seq", "ts", "account", "order_id", "client_order_id", "symbol", "side",
+               "type", "orig_type", "time_in_force", "price", "stop_price", "qty", "executed_qty",
+               "avg_price", "status", "event", "reduce_only", "close_position", "reason")
+_EQUITY_COLS = ("run_id", "ts", "equity", "account")
+_INCOME_COLS = ("run_id", "account", "ts", "symbol", "income_type", "income", "tran_id", "trade_id")
+_TABLES = {"trades_fills": _FILL_COLS, "orders": _ORDER_COLS, "equity_curve": _EQUITY_COLS,
+           "income": _INCOME_COLS}
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).replace(tzinfo=None)
+
+
+class BatchWriter(Recorder):
+    def __init__(self, con: duckdb.DuckDBPyConnection, instruments: dict) -> None:
+        self._con = con.cursor()  # this thread-owned cursor is used only on the writer thread
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exsim-writer")
+        self._instruments = instruments
+        self._rows: dict[str, list[tuple]] = {t: [] for t in _TABLES}
+        self._meta: list[tuple] = []  # ("run", ...) / ("status", ...) statements in order
+        self._seq = 0
+        self._order_seq = 0
+        self._lock = threading.Lock()  # flush_now() from a signal path vs. the periodic flush
+        self.rows_written = 0
+        self.last_error: str | None = None
+
+    # --- Recorder hooks (event loop) -------------------------------------------------------
+
+    def run_started(self, run_id, created_ms, params_json, meta) -> None:
+        self._meta.append(("run", run_id, _utc(created_ms), params_json, meta))
+
+    def run_status(self, run_id, status, bars, final_equity) -> None:
+        self._meta.append(("status", run_id, status, bars, final_equity))
+
+    def fill(self, run_id, account, trade, symbol, price, qty, realized, fee) -> None:
+        self._seq += 1
+        self._rows["trades_fills"].append(
+            (run_id, self._seq, trade.time, symbol, trade.side, price, qty, realized, fee,
+             trade.is_maker, account, trade.order_id, trade.trade_id))
+
+    def order(self, run_id, account, order, event, reason) -> None:
+        inst = self._instruments[order.symbol]
+        self._order_seq += 1
+        avg = (inst.price.to_float(0) if not order.executed
+               else float(order.cum_quote_units * inst.price.size / order.executed))
+        self._rows["orders"].append(
+            (run_id, self._order_seq, order.update_time, account, order.order_id, order.client_order_id,
+             order.symbol, order.side, order.type, order.orig_type, order.time_in_force,
+             inst.price.to_float(order.price), inst.price.to_float(order.stop_price),
+             inst.qty.to_float(order.qty), inst.qty.to_float(order.executed), avg, order.status,
+             event, order.reduce_only, order.close_position, reason))
+
+    def equity(self, run_id, account, ts, equity) -> None:
+        self._rows["equity_curve"].append((run_id, ts, equity, account))
+
+    def income(self, run_id, account, income) -> None:
+        self._rows["income"].append((run_id, account, income.time, income.symbol, income.income_type,
+                                     float(income.income), income.tran_id, income.trade_id))
+
+    # --- flushing -------------------------------------------------------------------------
+
+    def pending(self) -> int:
+        return sum(len(v) for v in self._rows.values()) + len(self._meta)
+
+    def _take(self) -> tuple[dict[str, list[tuple]], list[tuple]]:
+        rows, meta = self._rows, self._meta
+        self._rows = {t: [] for t in _TABLES}
+        self._meta = []
+        return rows, meta
+
+    async def flush(self) -> None:
+        """Hand everything buffered so far to the writer thread and wait until it is stored."""
+        if not self.pending():
+            return
+        batch = self._take()
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._write, batch)
+
+    def flush_blocking(self) -> None:
+        """Shutdown path (the loop may be gone): write what is buffered on the writer thread."""
+        batch = self._take()
+        self._pool.submit(self._write, batch).result()
+
+    def close(self) -> None:
+        self.flush_blocking()
+        self._pool.shutdown(wait=True)
+        self._con.close()
+
+    def _write(self, batch) -> None:
+        rows, meta = batch
+        if not any(rows.values()) and not meta:
+            return
+        con = self._con
+        with self._lock:
+            con.execute("BEGIN")
+            try:
+                for item in meta:
+                    if item[0] == "run":
+                        _, run_id, created, params_json, info = item
+                        con.execute("INSERT INTO runs VALUES (?::UUID, ?, 'gateway/binance-sim', ?::JSON, ?)",
+                                    [run_id, created, params_json, info.get("code_hash", "")])
+                        con.execute(
+                            "INSERT OR REPLACE INTO run_status VALUES (?::UUID, 'running', ?, ?, ?, ?, ?, 0, NULL, "
+                            "now()::TIMESTAMP, NULL)",
+                            [run_id, info.get("symbol"), info.get("interval"), info.get("start_ms"),
+                             info.get("end_ms"), info.get("data_source")])
+                for table, cols in _TABLES.items():
+                    data = rows[table]
+                    if not data:
+                        continue
+                    arrow = pa.Table.from_pydict({c: [r[i] for r in data] for i, c in enumerate(cols)})
+                    con.register("_batch", arrow)
+                    select = ", ".join("run_id::UUID" if c == "run_id" else c for c in cols)
+                    con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM _batch")
+                    con.unregister("_batch")
+                    self.rows_written += len(data)
+                for item in meta:
+                    if item[0] == "status":
+                        _, run_id, status, bars, final_equity = item
+                        con.execute("UPDATE run_status SET status = ?, bars = ?, final_equity = ?, "
+                                    "updated_at = now()::TIMESTAMP, finished_at = CASE WHEN ? IN "
+                                    "('finished','stopped','incomplete') THEN now()::TIMESTAMP END "
+                                    "WHERE run_id = ?::UUID", [status, bars, final_equity, status, run_id])
+                con.execute("COMMIT")
+                self.last_error = None
+            except Exception as exc:  # keep the rows: a later flush retries them
+                con.execute("ROLLBACK")
+                self.last_error = str(exc)
+                log.error("writing %d rows failed: %s", sum(len(v) for v in rows.values()), exc)
+                for t, data in rows.items():
+                    self._rows[t][:0] = data
+                self._meta[:0] = meta
+                raise
+
+
+def params_json(cfg_builtins: dict) -> str:
+    return json.dumps(cfg_builtins, default=str, sort_keys=True)
+
+
+def mark_interrupted_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """Runs left 'running' by a killed process become 'incomplete' (never silently continued)."""
+    n = con.execute("SELECT count(*) FROM run_status WHERE status IN ('running', 'paused')").fetchall()[0][0]
+    if n:
+        con.execute("UPDATE run_status SET status = 'incomplete', updated_at = now()::TIMESTAMP "
+                    "WHERE status IN ('running', 'paused')")
+    return n
+

@@ -1,0 +1,158 @@
+"""`create_app(cfg)`: the one aiohttp application — routes, middlewares, and the long-lived
+resources (database, writer, clock task) as cleanup contexts."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import suppress
+from typing import Optional
+
+import duckdb
+from aiohttp import WSCloseCode, web
+
+from ..config import Config
+from ..engine.clock import Clock
+from ..engine.sim import Sim
+from ..store import demo, reader
+from ..store.db import Database, StoreError, open_database
+from . import admin, rest_account, rest_market, rest_trade, ws
+from .auth import Auth
+from .errors import error_middleware, error_response
+from .keys import AUTH, CLOCK, CONFIG, FANOUT, REPLAY, SIM, STORE
+from .replay import Replay
+from .rest_trade import ORDER_COUNTS, OrderCounts
+
+log = logging.getLogger("exsim")
+
+WEIGHTS = {"/fapi/v1/ticker/24hr": 1, "/fapi/v1/allOrders": 5, "/fapi/v1/userTrades": 5,
+           "/fapi/v2/account": 5, "/fapi/v3/account": 5, "/fapi/v2/balance": 5, "/fapi/v3/balance": 5,
+           "/fapi/v2/positionRisk": 5, "/fapi/v3/positionRisk": 5, "/fapi/v1/income": 30,
+           "/fapi/v1/commissionRate": 20, "/fapi/v1/order": 0}
+WEIGHT_LIMIT = 2400
+
+
+def prepare_database(cfg: Config) -> duckdb.DuckDBPyConnection:
+    """Open the database; fill the embedded synthetic dataset when it holds no market data."""
+    con = open_database(cfg.duckdb_path)
+    try:
+        reader.bar_range(con, cfg.symbol, cfg.interval, None, None)
+        return con
+    except reader.NoData:
+        pass
+    have = reader.symbols_with_data(con)
+    if not have:
+        log.warning("database %s has no market data: generating the SYNTHETIC demo dataset "
+                    "(seed %d, BTCUSDT+ETHUSDT 1m, 2024) - not real prices", cfg.duckdb_path, cfg.demo_seed)
+        began = time.perf_counter()
+        demo.generate(con, cfg.demo_seed)
+        log.warning("synthetic data ready in %.1f s", time.perf_counter() - began)
+    try:
+        reader.bar_range(con, cfg.symbol, cfg.interval, cfg.start_ms, cfg.end_ms)
+    except reader.NoData as exc:
+        con.close()
+        raise StoreError(f"{exc} in {cfg.duckdb_path} (symbols with data: {', '.join(have) or 'none'}); "
+                         "load some with `exsim load`") from None
+    return con
+
+
+class _Weights:
+    """X-MBX-USED-WEIGHT-1M per client IP over the current wall-clock minute."""
+
+    def __init__(self) -> None:
+        self.minute = 0
+        self.used: dict[str, int] = {}
+
+    def add(self, ip: str, weight: int) -> int:
+        minute = int(time.time() // 60)
+        if minute != self.minute:
+            self.minute, self.used = minute, {}
+        self.used[ip] = self.used.get(ip, 0) + weight
+        return self.used[ip]
+
+
+def _weight_middleware(cfg: Config):
+    weights = _Weights()
+
+    @web.middleware
+    async def middleware(request: web.Request, handler):
+        if not request.path.startswith(("/fapi", "/api", "/sapi")):
+            return await handler(request)
+        weight = WEIGHTS.get(request.path, 1)
+        if request.path == "/fapi/v1/klines":
+            limit = request.query.get("limit", "500")
+            n = int(limit) if limit.isdigit() else 500
+            weight = 1 if n < 100 else 2 if n < 500 else 5 if n <= 1000 else 10
+        used = weights.add(request.remote or "", weight)
+        if cfg.rate_limit and used > WEIGHT_LIMIT:
+            retry = str(60 - int(time.time()) % 60)
+            return error_response(-1003, f"Too many requests; current limit is {WEIGHT_LIMIT} requests per "
+                                  "minute. Please use the websocket for live updates to avoid polling the API.",
+                                  429, headers={"Retry-After": retry, "X-MBX-USED-WEIGHT-1M": str(used)})
+        response = await handler(request)
+        response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+        return response
+
+    return middleware
+
+
+def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> web.Application:
+    app = web.Application(client_max_size=cfg.max_body_bytes,
+                          middlewares=[_weight_middleware(cfg), error_middleware])
+    sim = Sim(cfg)
+    clock = Clock(sim, cfg.interval_ms, cfg.ticks_per_bar, cfg.speed)
+    fanout = ws.Fanout(sim, cfg)
+    sim.market_listener = fanout
+    app[CONFIG], app[SIM], app[CLOCK], app[FANOUT] = cfg, sim, clock, fanout
+    app[AUTH] = Auth(cfg, sim)
+    app[ORDER_COUNTS] = OrderCounts(time.monotonic)
+
+    async def store_ctx(app: web.Application):
+        connection = con if con is not None else await asyncio.to_thread(prepare_database, cfg)
+        db = Database(connection, sim.instruments)
+        sim.recorder = db.writer
+        app[STORE] = db
+        app[REPLAY] = Replay(cfg, sim, clock, db)
+        flusher = asyncio.create_task(_flush_forever(db, cfg.store.flush_interval))
+        yield
+        flusher.cancel()
+        with suppress(asyncio.CancelledError):
+            await flusher
+        sim.finish_run("stopped")
+        try:
+            await db.writer.flush()
+        except Exception:  # logged by the writer; closing still tries once more
+            pass
+        await asyncio.to_thread(db.close)
+
+    async def clock_ctx(app: web.Application):
+        await app[REPLAY].start()
+        task = asyncio.create_task(clock.run())
+        yield
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+    async def close_websockets(app: web.Application) -> None:
+        for client in list(fanout.clients):
+            with suppress(Exception):
+                await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+    app.cleanup_ctx.append(store_ctx)
+    app.cleanup_ctx.append(clock_ctx)
+    app.on_shutdown.append(close_websockets)
+    app.add_routes(rest_market.routes)
+    app.add_routes(rest_trade.routes)
+    app.add_routes(rest_account.routes)
+    app.add_routes(admin.routes)
+    ws.add_routes(app)
+    return app
+
+
+async def _flush_forever(db: Database, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await db.writer.flush()
+        except Exception:  # already logged; rows stay buffered and are retried next time
+            pass

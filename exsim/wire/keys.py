@@ -1,0 +1,17 @@
+"""Typed application keys: state lives on the Application, not in globals."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..config import Config
+from ..engine.clock import Clock
+from ..engine.sim import Sim
+from .auth import Auth
+
+CONFIG = web.AppKey("config", Config)
+SIM = web.AppKey("sim", Sim)
+CLOCK = web.AppKey("clock", Clock)
+AUTH = web.AppKey("auth", Auth)
+REPLAY = web.AppKey("replay", object)  # wire.replay.Replay
+FANOUT = web.AppKey("fanout", object)  # wire.ws.Fanout
+STORE = web.AppKey("store", object)  # wire.replay.Store

@@ -1,0 +1,253 @@
+"""Public market-data routes (no signature). Everything is as of sim time: no route ever shows a
+bar, or part of one, that the clock has not replayed yet."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..engine.errors import ExchangeError, bad_param
+from ..engine.sim import Sim
+from ..store import reader
+from ..timeutil import INTERVAL_MS
+from .keys import AUTH, CONFIG, SIM, STORE
+from .params import Params, read_params
+from .respond import json_response
+
+routes = web.RouteTableDef()
+DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
+
+
+def _symbols(sim: Sim, p: Params) -> list[str]:
+    """The requested symbol (validated) or every replayed symbol."""
+    symbol = p.symbol(required=False)
+    if symbol is None:
+        return list(sim.markets)
+    sim.instrument(symbol)
+    return [symbol]
+
+
+def _one_or_all(p: Params, items: list) -> object:
+    return items[0] if p.opt("symbol") is not None else items
+
+
+@routes.get("/fapi/v1/ping")
+@routes.get("/api/v3/ping")
+async def ping(request: web.Request) -> web.Response:
+    return json_response({})
+
+
+@routes.get("/fapi/v1/time")
+@routes.get("/api/v3/time")
+async def server_time(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    request.app[AUTH].note_time_call(sim.sim_time)
+    return json_response({"serverTime": sim.sim_time})
+
+
+@routes.get("/sapi/v1/capital/config/getall")
+async def capital_config(request: web.Request) -> web.Response:
+    return json_response([])  # ccxt's load_markets asks; there is nothing to deposit here
+
+
+@routes.get("/fapi/v1/exchangeInfo")
+async def exchange_info(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    symbols = []
+    for symbol, m in sim.markets.items():
+        inst, spec = m.inst, m.inst.spec
+        symbols.append({
+            "symbol": symbol, "pair": symbol, "contractType": "PERPETUAL", "deliveryDate": 4133404800000,
+            "onboardDate": 1569398400000, "status": "TRADING", "maintMarginPercent": "2.5000",
+            "requiredMarginPercent": "5.0000", "baseAsset": inst.base, "quoteAsset": inst.quote,
+            "marginAsset": inst.quote, "pricePrecision": inst.price.decimals,
+            "quantityPrecision": inst.qty.decimals, "baseAssetPrecision": 8, "quotePrecision": 8,
+            "underlyingType": "COIN", "underlyingSubType": [], "settlePlan": 0, "triggerProtect": "0.0500",
+            "liquidationFee": "0.012500", "marketTakeBound": "0.05", "maxMoveOrderLimit": 10000,
+            "filters": [
+                {"filterType": "PRICE_FILTER", "minPrice": spec.min_price, "maxPrice": spec.max_price,
+                 "tickSize": spec.tick_size},
+                {"filterType": "LOT_SIZE", "minQty": spec.min_qty, "maxQty": spec.max_qty,
+                 "stepSize": spec.step_size},
+                {"filterType": "MARKET_LOT_SIZE", "minQty": spec.min_qty, "maxQty": spec.market_max_qty,
+                 "stepSize": spec.step_size},
+                {"filterType": "MAX_NUM_ORDERS", "limit": spec.max_num_orders},
+                {"filterType": "MIN_NOTIONAL", "notional": spec.min_notional},
+                {"filterType": "PERCENT_PRICE", "multiplierUp": spec.percent_price_up,
+                 "multiplierDown": spec.percent_price_down, "multiplierDecimal": 4},
+            ],
+            "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
+                           "TRAILING_STOP_MARKET"],
+            "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
+        })
+    return json_response({
+        "timezone": "UTC", "serverTime": sim.sim_time, "futuresType": "U_MARGINED",
+        "rateLimits": [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
+            {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300}],
+        "exchangeFilters": [],
+        "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
+        "symbols": symbols,
+    })
+
+
+def _fmt(x: float | None, decimals: int) -> str:
+    return f"{(x or 0.0):.{decimals}f}"
+
+
+@routes.get("/fapi/v1/klines")
+async def klines(request: web.Request) -> web.Response:
+    p = await read_params(request)
+    sim, cfg = request.app[SIM], request.app[CONFIG]
+    symbol = p.symbol()
+    inst = sim.instrument(symbol)
+    interval = p.req("interval")
+    if interval not in INTERVAL_MS:
+        raise ExchangeError(-1120, "Invalid interval.")
+    start, end = p.int("startTime"), p.int("endTime")
+    limit = p.int("limit", 500)
+    if not 1 <= limit <= 1500:
+        raise bad_param("limit")
+    if start is not None and end is not None and start > end:
+        raise ExchangeError(-1023, "Start time is greater than end time.")
+    now = sim.sim_time
+    rows = await request.app[STORE].query(reader.klines, symbol, interval, start, end, limit, now)
+    pd, qd = inst.price.decimals, inst.qty.decimals
+    ims = INTERVAL_MS[interval]
+    n_trades = cfg.ticks_per_bar * max(1, ims // cfg.interval_ms)
+    out = [[ts, _fmt(o, pd), _fmt(h, pd), _fmt(l, pd), _fmt(c, pd), _fmt(v, qd), close_ts,
+            _fmt((v or 0) * (c or 0), 4), n_trades, _fmt((v or 0) / 2, qd), _fmt((v or 0) * (c or 0) / 2, 4), "0"]
+           for ts, o, h, l, c, v, close_ts in rows]
+    # The bar still forming between intra-bar ticks is "the current bar as known so far".
+    m = sim.markets[symbol]
+    if interval == cfg.interval and m.bar is not None and not m.bar_final:
+        ts, o, h, l, c, v = m.bar
+        inside = (start is None or ts >= start) and (end is None or ts <= end)
+        if inside and not (out and out[-1][0] >= ts):
+            f = inst.price.fmt
+            row = [ts, f(o), f(h), f(l), f(c), _fmt(v, qd), ts + ims - 1, _fmt(v * inst.price.to_float(c), 4),
+                   cfg.ticks_per_bar, _fmt(v / 2, qd), _fmt(v * inst.price.to_float(c) / 2, 4), "0"]
+            if start is None or len(out) < limit:
+                out.append(row)
+                if len(out) > limit:
+                    out.pop(0)
+    return json_response(out)
+
+
+def _price_ticker(sim: Sim, symbol: str) -> dict:
+    m = sim.markets[symbol]
+    return {"symbol": symbol, "price": m.inst.price.fmt(m.last), "time": sim.sim_time}
+
+
+@routes.get("/fapi/v1/ticker/price")
+@routes.get("/fapi/v2/ticker/price")
+async def ticker_price(request: web.Request) -> web.Response:
+    p = await read_params(request)
+    sim = request.app[SIM]
+    return json_response(_one_or_all(p, [_price_ticker(sim, s) for s in _symbols(sim, p)]))
+
+
+def book(sim: Sim, symbol: str, spread_bps: float) -> tuple[int, int]:
+    """Synthetic best bid/ask in ticks: half the spread each side of the last price, >= 1 tick."""
+    last = sim.markets[symbol].last
+    half = max(1, round(last * spread_bps / 20_000))
+    return max(1, last - half), last + half
+
+
+def _book_ticker(sim: Sim, symbol: str, spread_bps: float) -> dict:
+    m = sim.markets[symbol]
+    bid, ask = book(sim, symbol, spread_bps)
+    qty = m.inst.qty.fmt(max(m.inst.min_qty, m.inst.min_qty * 100))
+    return {"symbol": symbol, "bidPrice": m.inst.price.fmt(bid), "bidQty": qty,
+            "askPrice": m.inst.price.fmt(ask), "askQty": qty, "time": sim.sim_time,
+            "lastUpdateId": sim.bars_done}
+
+
+@routes.get("/fapi/v1/ticker/bookTicker")
+async def book_ticker(request: web.Request) -> web.Response:
+    p = await read_params(request)
+    sim, cfg = request.app[SIM], request.app[CONFIG]
+    return json_response(_one_or_all(p, [_book_ticker(sim, s, cfg.spread_bps) for s in _symbols(sim, p)]))
+
+
+@routes.get("/fapi/v1/ticker/24hr")
+async def ticker_24hr(request: web.Request) -> web.Response:
+    p = await read_params(request)
+    sim, cfg = request.app[SIM], request.app[CONFIG]
+    out = []
+    for symbol in _symbols(sim, p):
+        m = sim.markets[symbol]
+        inst = m.inst
+        now = sim.sim_time
+        o, h, l, v, q, first_ts, count = await request.app[STORE].query(
+            reader.stats_24h, symbol, cfg.interval, now)
+        last = inst.price.to_float(m.last)
+        o = o if o is not None else last
+        change = last - o
+        pd = inst.price.decimals
+        out.append({
+            "symbol": symbol, "priceChange": _fmt(change, pd),
+            "priceChangePercent": _fmt(100 * change / o if o else 0.0, 3),
+            "weightedAvgPrice": _fmt(q / v if v else last, pd), "lastPrice": inst.price.fmt(m.last),
+            "lastQty": inst.qty.fmt(inst.min_qty), "openPrice": _fmt(o, pd),
+            "highPrice": _fmt(h if h is not None else last, pd), "lowPrice": _fmt(l if l is not None else last, pd),
+            "volume": _fmt(v, inst.qty.decimals), "quoteVolume": _fmt(q, 2),
+            "openTime": first_ts if first_ts is not None else now - 86_400_000, "closeTime": now - 1,
+            "firstId": 1, "lastId": max(1, count or 0) * cfg.ticks_per_bar, "count": (count or 0) * cfg.ticks_per_bar,
+        })
+    return json_response(_one_or_all(p, out))
+
+
+def premium_index_item(sim: Sim, symbol: str) -> dict:
+    m = sim.markets[symbol]
+    mark = m.inst.price.fmt(m.last)
+    return {"symbol": symbol, "markPrice": mark, "indexPrice": mark, "estimatedSettlePrice": mark,
+            "lastFundingRate": f"{float(m.last_funding_rate):.8f}", "interestRate": "0.00010000",
+            "nextFundingTime": m.next_funding_time, "time": sim.sim_time}
+
+
+@routes.get("/fapi/v1/premiumIndex")
+async def premium_index(request: web.Request) -> web.Response:
+    p = await read_params(request)
+    sim = request.app[SIM]
+    return json_response(_one_or_all(p, [premium_index_item(sim, s) for s in _symbols(sim, p)]))
+
+
+@routes.get("/fapi/v1/fundingRate")
+async def funding_rate(request: web.Request) -> web.Response:
+    p = await read_params(request)
+    sim, cfg = request.app[SIM], request.app[CONFIG]
+    out = []
+    start, end = p.int("startTime"), p.int("endTime")
+    limit = p.int("limit", 100)
+    if not 1 <= limit <= 1000:
+        raise bad_param("limit")
+    if start is not None and end is not None and start > end:
+        raise ExchangeError(-1023, "Start time is greater than end time.")
+    for symbol in _symbols(sim, p):
+        m = sim.markets[symbol]
+        constant = float(m.constant_rate) if m.constant_rate is not None else None
+        rows = await request.app[STORE].query(reader.funding_history, symbol, cfg.interval, start, end, limit,
+                                              sim.sim_time, m.run_start, constant)
+        out += [{"symbol": symbol, "fundingRate": f"{r:.8f}", "fundingTime": t,
+                 "markPrice": _fmt(mark, 8) if mark is not None else ""} for t, r, mark in rows]
+    return json_response(out)
+
+
+@routes.get("/fapi/v1/depth")
+async def depth(request: web.Request) -> web.Response:
+    """Synthetic book: `limit` levels a tick apart from the bookTicker bid/ask, each holding
+    100x minQty more than the level before it (deterministic, documented, not a real book)."""
+    p = await read_params(request)
+    sim, cfg = request.app[SIM], request.app[CONFIG]
+    symbol = p.symbol()
+    inst = sim.instrument(symbol)
+    limit = p.int("limit", 500)
+    if limit not in DEPTH_LIMITS:
+        raise bad_param("limit")
+    bid, ask = book(sim, symbol, cfg.spread_bps)
+    f, q = inst.price.fmt, inst.qty.fmt
+    step = inst.min_qty * 100
+    bids = [[f(bid - i), q(step * (i + 1))] for i in range(limit) if bid - i > 0]
+    asks = [[f(ask + i), q(step * (i + 1))] for i in range(limit)]
+    return json_response({"lastUpdateId": sim.bars_done, "E": sim.sim_time, "T": sim.sim_time,
+                          "bids": bids, "asks": asks})

@@ -1,0 +1,252 @@
+"""Trading routes (SIGNED): orders, algo (conditional) orders, trades. Each handler parses
+parameters, calls the Sim synchronously (so a request is applied atomically between two clock
+steps) and formats the answer."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..engine.account import Account
+from ..engine.errors import ExchangeError, bad_param, missing_param, reject
+from ..engine import errors as E
+from ..engine.orders import CONDITIONAL, Order
+from ..engine.requests import NewOrder
+from ..engine.sim import Sim
+from .format import algo_json, order_json, trade_json
+from .keys import AUTH, SIM
+from .params import Params, read_params
+from .respond import json_response
+
+routes = web.RouteTableDef()
+CANCEL_ALL_DONE = {"code": 200, "msg": "The operation of cancel all open order is done."}
+
+
+async def signed(request: web.Request) -> tuple[Params, Sim, Account]:
+    p = await read_params(request)
+    acct = request.app[AUTH].account(request, p)
+    return p, request.app[SIM], acct
+
+
+def new_order_request(p: Params, algo: bool = False) -> NewOrder:
+    resp_type = p.opt("newOrderRespType") or "ACK"
+    if resp_type not in ("ACK", "RESULT"):
+        raise bad_param("newOrderRespType")
+    return NewOrder(
+        symbol=p.symbol(), side=p.req("side"), type=p.req("type"), quantity=p.opt("quantity"),
+        price=p.opt("price"), stop_price=p.opt("triggerPrice" if algo else "stopPrice"),
+        time_in_force=p.opt("timeInForce"), reduce_only=p.bool("reduceOnly"),
+        close_position=p.bool("closePosition"),
+        new_client_order_id=None if algo else p.opt("newClientOrderId"),
+        client_algo_id=p.opt("clientAlgoId") if algo else None,
+        working_type=p.opt("workingType") or "CONTRACT_PRICE",
+        activation_price=p.opt("activatePrice" if algo else "activationPrice"),
+        callback_rate=p.opt("callbackRate"), price_protect=p.bool("priceProtect"),
+        position_side=p.opt("positionSide") or "BOTH", good_till_date=p.int("goodTillDate", 0, 0) or 0,
+        algo=algo)
+
+
+def _order_headers(request: web.Request) -> dict:
+    counts = request.app[ORDER_COUNTS]
+    return counts.hit(request.headers.get("X-MBX-APIKEY", ""))
+
+
+def _id(p: Params) -> tuple[int | None, str | None]:
+    order_id = p.int("orderId", None, 0)
+    client_id = p.opt("origClientOrderId")
+    if order_id is None and client_id is None:
+        raise missing_param("orderId")
+    return order_id, client_id
+
+
+@routes.post("/fapi/v1/order")
+async def new_order(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    req = new_order_request(p)
+    order = sim.place_order(acct, req)
+    ack = (p.opt("newOrderRespType") or "ACK") == "ACK"
+    return json_response(order_json(sim.instrument(order.symbol), order, ack=ack), _order_headers(request))
+
+
+@routes.post("/fapi/v1/order/test")
+async def test_order(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    sim.place_order(acct, new_order_request(p), dry_run=True)
+    return json_response({})
+
+
+@routes.get("/fapi/v1/order")
+async def get_order(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    symbol = p.symbol()
+    inst = sim.instrument(symbol)
+    order = sim.find_order(acct, symbol, *_id(p))
+    if order is None:
+        raise reject(E.ORDER_NOT_FOUND)
+    return json_response(order_json(inst, order, with_time=True))
+
+
+@routes.delete("/fapi/v1/order")
+async def cancel_order(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    symbol = p.symbol()
+    order = sim.cancel_order(acct, symbol, *_id(p))
+    return json_response(order_json(sim.instrument(symbol), order))
+
+
+@routes.delete("/fapi/v1/allOpenOrders")
+async def cancel_all(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    sim.cancel_all(acct, p.symbol())
+    return json_response(CANCEL_ALL_DONE)
+
+
+@routes.get("/fapi/v1/openOrders")
+async def open_orders(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    symbol = p.symbol(required=False)
+    if symbol is not None:
+        sim.instrument(symbol)
+    return json_response([order_json(sim.instrument(o.symbol), o, with_time=True)
+                          for o in acct.open_orders.values() if symbol is None or o.symbol == symbol])
+
+
+@routes.get("/fapi/v1/openOrder")
+async def open_order(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    symbol = p.symbol()
+    inst = sim.instrument(symbol)
+    order = sim.find_order(acct, symbol, *_id(p))
+    if order is None or not order.is_open:
+        raise ExchangeError(-2013, "Order does not exist.")
+    return json_response(order_json(inst, order, with_time=True))
+
+
+def _window(p: Params, default_limit: int = 500, max_limit: int = 1000) -> tuple[int | None, int | None, int]:
+    start, end = p.int("startTime"), p.int("endTime")
+    limit = p.int("limit", default_limit)
+    if not 1 <= limit <= max_limit:
+        raise bad_param("limit")
+    if start is not None and end is not None and start > end:
+        raise ExchangeError(-1023, "Start time is greater than end time.")
+    return start, end, limit
+
+
+def _in_window(t: int, start: int | None, end: int | None) -> bool:
+    return (start is None or t >= start) and (end is None or t <= end)
+
+
+@routes.get("/fapi/v1/allOrders")
+async def all_orders(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    symbol = p.symbol()
+    inst = sim.instrument(symbol)
+    start, end, limit = _window(p)
+    from_id = p.int("orderId", None, 0)
+    items = [o for o in acct.orders.values() if o.symbol == symbol and _in_window(o.time, start, end)
+             and (from_id is None or o.order_id >= from_id)]
+    items = items[:limit] if from_id is not None or start is not None else items[-limit:]
+    return json_response([order_json(inst, o, with_time=True) for o in items])
+
+
+@routes.get("/fapi/v1/userTrades")
+async def user_trades(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    symbol = p.symbol()
+    inst = sim.instrument(symbol)
+    start, end, limit = _window(p)
+    order_id = p.int("orderId", None, 0)
+    from_id = p.int("fromId", None, 0)
+    items = [t for t in acct.trades if t.symbol == symbol and _in_window(t.time, start, end)
+             and (order_id is None or t.order_id == order_id) and (from_id is None or t.trade_id >= from_id)]
+    items = items[:limit] if from_id is not None or start is not None else items[-limit:]
+    return json_response([trade_json(inst, t) for t in items])
+
+
+# --- algo (conditional) orders: python-binance and ccxt send stops here ---------------------
+
+def _algo(acct: Account, p: Params) -> Order | None:
+    algo_id = p.int("algoId", None, 0)
+    client_id = p.opt("clientAlgoId")
+    if algo_id is None and client_id is None:
+        raise missing_param("algoId")
+    if algo_id is not None:
+        return acct.algo_orders.get(algo_id)
+    return next((o for o in reversed(acct.algo_orders.values()) if o.client_algo_id == client_id), None)
+
+
+@routes.post("/fapi/v1/algoOrder")
+async def new_algo_order(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    if p.req("algoType") != "CONDITIONAL":
+        raise bad_param("algoType")
+    if p.req("type") not in CONDITIONAL:
+        raise ExchangeError(-1116, "Invalid orderType.")
+    order = sim.place_order(acct, new_order_request(p, algo=True))
+    return json_response(algo_json(sim.instrument(order.symbol), order), _order_headers(request))
+
+
+@routes.get("/fapi/v1/algoOrder")
+async def get_algo_order(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    order = _algo(acct, p)
+    if order is None:
+        raise reject(E.ORDER_NOT_FOUND)
+    return json_response(algo_json(sim.instrument(order.symbol), order))
+
+
+@routes.delete("/fapi/v1/algoOrder")
+async def cancel_algo_order(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    order = _algo(acct, p)
+    if order is None or not order.is_open:
+        raise reject(E.UNKNOWN_ORDER_CANCEL)
+    sim.cancel_order(acct, order.symbol, order.order_id, None)
+    return json_response({"algoId": order.algo_id, "clientAlgoId": order.client_algo_id,
+                          "code": "200", "msg": "success"})
+
+
+@routes.get("/fapi/v1/openAlgoOrders")
+async def open_algo_orders(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    symbol = p.symbol(required=False)
+    return json_response([algo_json(sim.instrument(o.symbol), o) for o in acct.algo_orders.values()
+                          if o.is_open and (symbol is None or o.symbol == symbol)])
+
+
+@routes.get("/fapi/v1/allAlgoOrders")
+async def all_algo_orders(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    symbol = p.symbol()
+    sim.instrument(symbol)
+    start, end, limit = _window(p, 100, 100)
+    items = [o for o in acct.algo_orders.values() if o.symbol == symbol and _in_window(o.time, start, end)]
+    return json_response([algo_json(sim.instrument(o.symbol), o) for o in items[-limit:]])
+
+
+@routes.delete("/fapi/v1/algoOpenOrders")
+async def cancel_algo_open_orders(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    symbol = p.symbol()
+    sim.instrument(symbol)
+    for order in [o for o in acct.algo_orders.values() if o.is_open and o.symbol == symbol]:
+        sim.cancel_order(acct, symbol, order.order_id, None)
+    return json_response(CANCEL_ALL_DONE)
+
+
+class OrderCounts:
+    """X-MBX-ORDER-COUNT-10S / -1M headers: orders placed per key in the last window (wall time)."""
+
+    def __init__(self, clock) -> None:
+        self._clock = clock
+        self._hits: dict[str, list[float]] = {}
+
+    def hit(self, key: str) -> dict:
+        now = self._clock()
+        hits = self._hits.setdefault(key, [])
+        hits.append(now)
+        while hits and now - hits[0] > 60:
+            hits.pop(0)
+        ten = sum(1 for t in hits if now - t <= 10)
+        return {"X-MBX-ORDER-COUNT-10S": str(ten), "X-MBX-ORDER-COUNT-1M": str(len(hits))}
+
+
+ORDER_COUNTS = web.AppKey("order_counts", OrderCounts)
