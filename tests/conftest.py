@@ -3,6 +3,7 @@ and servers on 127.0.0.1 (in-loop via pytest-aiohttp, or in a thread for blockin
 from __future__ import annotations
 
 import duckdb
+import msgspec
 import pytest
 
 from exsim.config import Config
@@ -33,7 +34,7 @@ def make_config(db_path):
     def make(**overrides) -> Config:
         values = {"duckdb_path": db_path, "speed": 0.0}
         values.update(overrides)
-        return Config(**values)
+        return msgspec.convert(values, Config)
     return make
 
 

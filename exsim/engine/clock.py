@@ -9,6 +9,7 @@ are skipped in one jump per batch instead of one call per bar.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from typing import AsyncIterator, Awaitable, Callable, Optional, Union
@@ -16,6 +17,7 @@ from typing import AsyncIterator, Awaitable, Callable, Optional, Union
 from .bars import BarChunk, tick_segments
 from .sim import Sim
 
+log = logging.getLogger("exsim.clock")
 Speed = Union[float, str]
 MAX_BATCH = 4096  # bars per loop turn at "max" speed
 BATCH_SECONDS = 0.004  # ...or this much wall time, whichever comes first
@@ -58,6 +60,7 @@ class Clock:
             while done < reveal and await self._ready():
                 done += self._advance_bars(1, allow_jump=False)
             self._reanchor()
+        self.sim.market_listener.flush()
         self._wake.set()
 
     def set_speed(self, speed: Speed) -> None:
@@ -83,6 +86,7 @@ class Clock:
             while done < bars and await self._ready():
                 done += self._advance_bars(1, allow_jump=False)
             self._reanchor()
+        self.sim.market_listener.flush()  # a paused clock's loop will not send these bars
         return done
 
     def bars_per_sec_actual(self) -> float:
@@ -99,15 +103,19 @@ class Clock:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            async with self._lock:
-                if not await self._ready():
-                    continue
-                if self.speed == "max":
-                    self._run_max_batch()
-                    delay = 0.0
-                else:
-                    delay = self._run_due()
-            self.sim.market_listener.flush()
+            try:
+                async with self._lock:
+                    if not await self._ready():
+                        continue
+                    if self.speed == "max":
+                        self._run_max_batch()
+                        delay = 0.0
+                    else:
+                        delay = self._run_due()
+                self.sim.market_listener.flush()
+            except Exception:  # a bug must not stop the replay for every client: log, go on
+                log.exception("clock batch failed at sim time %s", self.sim.sim_time)
+                delay = 0.01
             self._note_rate()
             if delay > 0:
                 try:

@@ -375,6 +375,8 @@ class Sim:
             raise bad_param(name) from None
         if not d.is_finite() or abs(d) > Decimal(10) ** 15 or len(text) > 40:
             raise bad_param(name)
+        if not -40 <= d.as_tuple().exponent <= 40:  # '1e-999999999': Fraction() would build 10**999999999
+            raise bad_param(name)
         if d < 0 and name in ("quantity",):
             raise reject(E.QTY_NOT_POSITIVE)
         if d < 0:

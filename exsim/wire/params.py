@@ -41,7 +41,9 @@ class Params:
         if value is None:
             return default
         text = value.strip()
-        if not text.lstrip("-").isdigit() or len(text) > 19:
+        digits = text[1:] if text.startswith("-") else text
+        # ASCII only: str.isdigit() also accepts '²' or Arabic-Indic digits, which int() rejects or reads
+        if not (digits.isascii() and digits.isdigit()) or len(text) > 19:
             raise ExchangeError(-1100, f"Illegal characters found in parameter '{name}'; "
                                        f"legal range is '^[0-9]{{1,20}}$'.")
         number = int(text)

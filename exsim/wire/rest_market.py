@@ -72,7 +72,7 @@ async def exchange_info(request: web.Request) -> web.Response:
                 {"filterType": "MAX_NUM_ORDERS", "limit": spec.max_num_orders},
                 {"filterType": "MIN_NOTIONAL", "notional": spec.min_notional},
                 {"filterType": "PERCENT_PRICE", "multiplierUp": spec.percent_price_up,
-                 "multiplierDown": spec.percent_price_down, "multiplierDecimal": 4},
+                 "multiplierDown": spec.percent_price_down, "multiplierDecimal": "4"},  # a string on the wire
             ],
             "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
                            "TRAILING_STOP_MARKET"],

@@ -3,6 +3,8 @@ parameters, calls the Sim synchronously (so a request is applied atomically betw
 steps) and formats the answer."""
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 
 from ..engine.account import Account
@@ -36,7 +38,8 @@ def new_order_request(p: Params, algo: bool = False) -> NewOrder:
         time_in_force=p.opt("timeInForce"), reduce_only=p.bool("reduceOnly"),
         close_position=p.bool("closePosition"),
         new_client_order_id=None if algo else p.opt("newClientOrderId"),
-        client_algo_id=p.opt("clientAlgoId") if algo else None,
+        # Binance generates a clientAlgoId when none is sent (like newClientOrderId)
+        client_algo_id=(p.opt("clientAlgoId") or "exsim-" + uuid.uuid4().hex[:22]) if algo else None,
         working_type=p.opt("workingType") or "CONTRACT_PRICE",
         activation_price=p.opt("activatePrice" if algo else "activationPrice"),
         callback_rate=p.opt("callbackRate"), price_protect=p.bool("priceProtect"),
@@ -47,6 +50,15 @@ def new_order_request(p: Params, algo: bool = False) -> NewOrder:
 def _order_headers(request: web.Request) -> dict:
     counts = request.app[ORDER_COUNTS]
     return counts.hit(request.headers.get("X-MBX-APIKEY", ""))
+
+
+def _regular(order: Order | None) -> Order | None:
+    """The order as the /fapi/v1/order family sees it: an algo (conditional) order only
+    becomes a matching-engine order once it has triggered (its orderId is then the algo's
+    actualOrderId); before that it exists on the algo routes alone, as on Binance."""
+    if order is not None and order.algo_id and not order.triggered:
+        return None
+    return order
 
 
 def _id(p: Params) -> tuple[int | None, str | None]:
@@ -78,7 +90,7 @@ async def get_order(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
     symbol = p.symbol()
     inst = sim.instrument(symbol)
-    order = sim.find_order(acct, symbol, *_id(p))
+    order = _regular(sim.find_order(acct, symbol, *_id(p)))
     if order is None:
         raise reject(E.ORDER_NOT_FOUND)
     return json_response(order_json(inst, order, with_time=True))
@@ -88,7 +100,11 @@ async def get_order(request: web.Request) -> web.Response:
 async def cancel_order(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
     symbol = p.symbol()
-    order = sim.cancel_order(acct, symbol, *_id(p))
+    ids = _id(p)
+    sim.instrument(symbol)
+    if _regular(sim.find_order(acct, symbol, *ids)) is None:
+        raise reject(E.UNKNOWN_ORDER_CANCEL)
+    order = sim.cancel_order(acct, symbol, *ids)
     return json_response(order_json(sim.instrument(symbol), order))
 
 
@@ -106,7 +122,8 @@ async def open_orders(request: web.Request) -> web.Response:
     if symbol is not None:
         sim.instrument(symbol)
     return json_response([order_json(sim.instrument(o.symbol), o, with_time=True)
-                          for o in acct.open_orders.values() if symbol is None or o.symbol == symbol])
+                          for o in acct.open_orders.values()
+                          if (symbol is None or o.symbol == symbol) and _regular(o) is not None])
 
 
 @routes.get("/fapi/v1/openOrder")
@@ -114,7 +131,7 @@ async def open_order(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
     symbol = p.symbol()
     inst = sim.instrument(symbol)
-    order = sim.find_order(acct, symbol, *_id(p))
+    order = _regular(sim.find_order(acct, symbol, *_id(p)))
     if order is None or not order.is_open:
         raise ExchangeError(-2013, "Order does not exist.")
     return json_response(order_json(inst, order, with_time=True))
@@ -142,7 +159,7 @@ async def all_orders(request: web.Request) -> web.Response:
     start, end, limit = _window(p)
     from_id = p.int("orderId", None, 0)
     items = [o for o in acct.orders.values() if o.symbol == symbol and _in_window(o.time, start, end)
-             and (from_id is None or o.order_id >= from_id)]
+             and (from_id is None or o.order_id >= from_id) and _regular(o) is not None]
     items = items[:limit] if from_id is not None or start is not None else items[-limit:]
     return json_response([order_json(inst, o, with_time=True) for o in items])
 

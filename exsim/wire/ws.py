@@ -74,26 +74,29 @@ class Fanout(MarketListener):
 
     # --- stream names ---------------------------------------------------------------------
 
-    def _stream_table(self) -> dict[str, Builder]:
+    def _stream_table(self) -> dict[str, tuple[str, Builder]]:
+        """lower-case name -> (Binance's spelling, payload builder). Payloads carry Binance's
+        spelling in `stream`, which clients like the modular SDK match against what they sent."""
         sym = self.cfg.symbol.lower()
         iv = self.cfg.interval
-        return {
-            f"{sym}@kline_{iv}": self._kline,
-            f"{sym}_perpetual@continuouskline_{iv}": self._continuous_kline,
-            f"{sym}@markprice": self._mark_price, f"{sym}@markprice@1s": self._mark_price,
-            f"{sym}@markprice@3s": self._mark_price, "!markprice@arr": self._mark_price_arr,
-            "!markprice@arr@1s": self._mark_price_arr,
-            f"{sym}@bookticker": self._book_ticker, "!bookticker": self._book_ticker,
-            f"{sym}@aggtrade": self._agg_trade,
-            f"{sym}@miniticker": self._mini_ticker, "!miniticker@arr": self._mini_ticker_arr,
+        names = {
+            f"{sym}@kline_{iv}": self._kline, f"{sym}_perpetual@continuousKline_{iv}": self._continuous_kline,
+            f"{sym}@markPrice": self._mark_price, f"{sym}@markPrice@1s": self._mark_price,
+            f"{sym}@markPrice@3s": self._mark_price, "!markPrice@arr": self._mark_price_arr,
+            "!markPrice@arr@1s": self._mark_price_arr, f"{sym}@bookTicker": self._book_ticker,
+            "!bookTicker": self._book_ticker, f"{sym}@aggTrade": self._agg_trade,
+            f"{sym}@miniTicker": self._mini_ticker, "!miniTicker@arr": self._mini_ticker_arr,
             f"{sym}@ticker": self._ticker,
         }
+        return {name.lower(): (name, build) for name, build in names.items()}
 
     def resolve(self, name: str) -> Optional[str]:
-        """Canonical (lower-case) stream name, or None when this replay never produces it."""
-        key = name.strip().lower()
-        if key in self._known or _LISTEN_KEY.match(name):  # listenKeys: user data, on the roadmap
-            return key if key in self._known else name
+        """Binance's spelling of a stream name, or None when this replay never produces it."""
+        known = self._known.get(name.strip().lower())
+        if known is not None:
+            return known[0]
+        if _LISTEN_KEY.match(name):  # listenKeys: the user-data stream is on the roadmap
+            return name
         return None
 
     # --- membership -----------------------------------------------------------------------
@@ -104,11 +107,11 @@ class Fanout(MarketListener):
     def subscribe(self, client: Client, stream: str) -> None:
         client.streams.add(stream)
         self.subs.setdefault(stream, set()).add(client)
-        builder = self._known.get(stream)
-        if builder is not None:
-            self.builders[stream] = builder
+        known = self._known.get(stream.lower())
+        if known is not None:
+            self.builders[stream] = known[1]
             self.pending.setdefault(stream, [])
-        if stream.endswith("ticker") or "miniticker" in stream:
+        if stream.lower().endswith("ticker") or "miniticker" in stream.lower():
             self.rolling = self.rolling or Rolling24h()
         self.active = bool(self.builders)
 
@@ -162,7 +165,8 @@ class Fanout(MarketListener):
                 self.pending[stream].append(payload)
 
     def flush(self) -> None:
-        for stream, payloads in self.pending.items():
+        # a list: dropping a slow client below may remove a stream from `pending`
+        for stream, payloads in list(self.pending.items()):
             if not payloads:
                 continue
             raw = combined = None
@@ -282,7 +286,7 @@ def handle_message(fanout: Fanout, client: Client, text: str, max_streams: int) 
             name = fanout.resolve(p)
             if name is None:
                 return _error(2, f"Invalid request: unknown stream '{p[:80]}' (this replay serves "
-                                 f"{', '.join(sorted(fanout._known)[:4])}, ...)", req_id)
+                                 f"{', '.join(sorted(n for n, _ in fanout._known.values())[:4])}, ...)", req_id)
             names.append(name)
         if method == "SUBSCRIBE":
             if len(client.streams | set(names)) > max_streams:
