@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from bisect import bisect_left, bisect_right
 import math
 import time
 from typing import AsyncIterator, Awaitable, Callable, Optional, Union
@@ -37,6 +38,7 @@ class Clock:
         self.on_end: Optional[Callable[[], Awaitable[None]]] = None
         self._source: Optional[AsyncIterator[BarChunk]] = None
         self._chunk: Optional[BarChunk] = None
+        self._prev_chunk: Optional[BarChunk] = None  # kept so recent bars are served from memory
         self._i = 0  # next bar in the chunk
         self._segments: list = []  # remaining segments of a bar being replayed tick by tick
         self._bar: tuple = ()
@@ -54,6 +56,7 @@ class Clock:
         at once, so there is a price to trade at, then continue at the current speed."""
         async with self._lock:
             self._source, self._chunk, self._i, self._segments = source, None, 0, []
+            self._prev_chunk = None
             self.total_bars = total_bars
             self.finished = False
             done = 0
@@ -88,6 +91,34 @@ class Clock:
             self._reanchor()
         self.sim.market_listener.flush()  # a paused clock's loop will not send these bars
         return done
+
+    def recent_bars(self, start: Optional[int], end: Optional[int], limit: int) -> Optional[list[tuple]]:
+        """Closed bars (ts, o, h, l, c, v) of this replay still in memory (the current and the
+        previous chunk), chosen like Binance's klines window; None when the window reaches
+        further back than memory, so the caller asks the database instead."""
+        views = []
+        if self._prev_chunk is not None:
+            views.append((self._prev_chunk, len(self._prev_chunk)))
+        if self._chunk is not None:
+            views.append((self._chunk, self._i - (1 if self._segments else 0)))
+        views = [(c, n) for c, n in views if n > 0]
+        if not views:
+            return None
+        first_ts = views[0][0].ts[0]
+        if start is not None and start < first_ts:
+            return None
+        rows = []
+        for chunk, n in views:
+            ts = chunk.ts
+            lo = 0 if start is None else bisect_left(ts, start, 0, n)
+            hi = n if end is None else bisect_right(ts, end, 0, n)
+            rows.extend(zip(ts[lo:hi], chunk.open[lo:hi], chunk.high[lo:hi], chunk.low[lo:hi],
+                            chunk.close[lo:hi], chunk.volume[lo:hi]))
+        if start is not None:
+            return rows[:limit]
+        if len(rows) < limit:
+            return None  # older bars may sit before this run's memory
+        return rows[-limit:]
 
     def bars_per_sec_actual(self) -> float:
         w = self.rate_window
@@ -157,7 +188,8 @@ class Clock:
             return True
         if self._source is not None:
             try:
-                self._chunk = await self._source.__anext__()
+                chunk = await self._source.__anext__()
+                self._prev_chunk, self._chunk = self._chunk, chunk
                 self._i = 0
                 return True
             except StopAsyncIteration:

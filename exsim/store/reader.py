@@ -99,7 +99,16 @@ def klines(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start: in
     newest_first = start is None
     sql = (f"SELECT ts, open, high, low, close, volume, close_ts FROM {src} "
            f"WHERE ts >= ? AND ts <= ? ORDER BY ts {'DESC' if newest_first else 'ASC'} LIMIT ?")
-    rows = con.execute(sql, params + [lo, hi, limit]).fetchall()
+    if newest_first and interval in INTERVAL_MS:
+        # Dense data: bound the scan to the last `limit` intervals so DuckDB's zone maps skip the
+        # rest of the table; fall back to the full scan when gaps leave fewer rows than asked.
+        top = min(hi, visible_before)
+        window_lo = max(lo, top - (limit + 1) * INTERVAL_MS[interval])
+        rows = con.execute(sql, params + [window_lo, hi, limit]).fetchall()
+        if len(rows) < limit and window_lo > lo:
+            rows = con.execute(sql, params + [lo, hi, limit]).fetchall()
+    else:
+        rows = con.execute(sql, params + [lo, hi, limit]).fetchall()
     if newest_first:
         rows.reverse()
     return rows

@@ -8,7 +8,7 @@ from ..engine.errors import ExchangeError, bad_param
 from ..engine.sim import Sim
 from ..store import reader
 from ..timeutil import INTERVAL_MS
-from .keys import AUTH, CONFIG, SIM, STORE
+from .keys import AUTH, CLOCK, CONFIG, SIM, STORE
 from .params import Params, read_params
 from .respond import json_response
 
@@ -109,14 +109,20 @@ async def klines(request: web.Request) -> web.Response:
         raise bad_param("limit")
     if start is not None and end is not None and start > end:
         raise ExchangeError(-1023, "Start time is greater than end time.")
-    now = sim.sim_time
-    rows = await request.app[STORE].query(reader.klines, symbol, interval, start, end, limit, now)
     pd, qd = inst.price.decimals, inst.qty.decimals
     ims = INTERVAL_MS[interval]
     n_trades = cfg.ticks_per_bar * max(1, ims // cfg.interval_ms)
-    out = [[ts, _fmt(o, pd), _fmt(h, pd), _fmt(l, pd), _fmt(c, pd), _fmt(v, qd), close_ts,
-            _fmt((v or 0) * (c or 0), 4), n_trades, _fmt((v or 0) / 2, qd), _fmt((v or 0) * (c or 0) / 2, 4), "0"]
-           for ts, o, h, l, c, v, close_ts in rows]
+    # The replayed interval's recent bars are still in the clock's memory: no database trip.
+    recent = request.app[CLOCK].recent_bars(start, end, limit) if interval == cfg.interval else None
+    if recent is not None:
+        f, px = inst.price.fmt, inst.price.to_float
+        out = [[ts, f(o), f(h), f(l), f(c), _fmt(v, qd), ts + ims - 1, _fmt(v * px(c), 4), n_trades,
+                _fmt(v / 2, qd), _fmt(v * px(c) / 2, 4), "0"] for ts, o, h, l, c, v in recent]
+    else:
+        rows = await request.app[STORE].query(reader.klines, symbol, interval, start, end, limit, sim.sim_time)
+        out = [[ts, _fmt(o, pd), _fmt(h, pd), _fmt(l, pd), _fmt(c, pd), _fmt(v, qd), close_ts,
+                _fmt((v or 0) * (c or 0), 4), n_trades, _fmt((v or 0) / 2, qd),
+                _fmt((v or 0) * (c or 0) / 2, 4), "0"] for ts, o, h, l, c, v, close_ts in rows]
     # The bar still forming between intra-bar ticks is "the current bar as known so far".
     m = sim.markets[symbol]
     if interval == cfg.interval and m.bar is not None and not m.bar_final:

@@ -127,3 +127,16 @@ async def test_weight_header_on_every_response(exsim_client):
     assert int(r.headers["X-MBX-USED-WEIGHT-1M"]) >= 1
     r = await c.get("/fapi/v1/klines", params={"symbol": "NOPE", "interval": "1m"})
     assert "X-MBX-USED-WEIGHT-1M" in r.headers
+
+
+async def test_klines_from_memory_match_the_database(exsim_client):
+    from exsim.store import reader
+    from exsim.wire.keys import SIM, STORE
+    c = await exsim_client()
+    await step(c, 120)
+    _, served = await get(c, "/fapi/v1/klines", symbol="BTCUSDT", interval="1m", limit=50)
+    sim = c.server.app[SIM]
+    rows = await c.server.app[STORE].query(reader.klines, "BTCUSDT", "1m", None, None, 50, sim.sim_time)
+    assert [r[0] for r in served] == [r[0] for r in rows]
+    for got, want in zip(served, rows):
+        assert [float(x) for x in got[1:6]] == [round(x, 3) for x in want[1:6]] and got[6] == want[6]
