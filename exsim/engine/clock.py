@@ -55,6 +55,9 @@ class Clock:
         """Replay a new range (the caller started a new run): reveal its first `reveal` bars
         at once, so there is a price to trade at, then continue at the current speed."""
         async with self._lock:
+            old = self._source
+            if old is not None and hasattr(old, "aclose"):
+                await old.aclose()  # let the old feed release its reader
             self._source, self._chunk, self._i, self._segments = source, None, 0, []
             self._prev_chunk = None
             self.total_bars = total_bars

@@ -64,13 +64,20 @@ def _ignore_result(fut: "asyncio.Future") -> None:
         fut.exception()
 
 
+def _close_quietly(it, cursor) -> None:
+    try:
+        it.close()
+        cursor.close()
+    except Exception:  # already closed with its connection
+        pass
+
+
 class Database:
     def __init__(self, con: duckdb.DuckDBPyConnection, instruments: dict) -> None:
         self.con = con
         self._query_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exsim-query")
         self._feed_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exsim-feed")
         self._query_cur = con.cursor()
-        self._feed_cur = con.cursor()
         self.writer = BatchWriter(con, instruments)
         self.data_source = get_info(con, "data_source", "real") or "real"
 
@@ -80,10 +87,13 @@ class Database:
 
     async def bar_feed(self, symbol: str, interval: str, start: int, end: int, tick: Decimal,
                        chunk_rows: int = 65_536) -> AsyncIterator[BarChunk]:
-        """Chunks of [start, end), the next one read while the clock replays the current one."""
+        """Chunks of [start, end), the next one read while the clock replays the current one.
+        Each feed has its own cursor, so a restart can begin a new feed while the old one's
+        last read is still running."""
         loop = asyncio.get_running_loop()
+        cursor = await loop.run_in_executor(self._feed_pool, self.con.cursor)
         it = await loop.run_in_executor(self._feed_pool, lambda: reader.iter_chunks(
-            self._feed_cur, symbol, interval, start, end, tick, chunk_rows))
+            cursor, symbol, interval, start, end, tick, chunk_rows))
         pending = loop.run_in_executor(self._feed_pool, next, it, None)
         try:
             while True:
@@ -93,8 +103,9 @@ class Database:
                 pending = loop.run_in_executor(self._feed_pool, next, it, None)
                 yield chunk
         finally:
-            # a restarted replay abandons this feed: let the thread finish, then drop it
             pending.add_done_callback(_ignore_result)
+            # queued after the last read on the same single thread: closes once it is done
+            self._feed_pool.submit(_close_quietly, it, cursor)
 
     def close(self) -> None:
         try:

@@ -89,3 +89,23 @@ async def test_admin_token_required_when_configured(exsim_client):
     assert r.status == 401 and (await r.json())["code"] == -2015
     r = await c.get("/admin/status", headers={"Authorization": "Bearer s3cret"})
     assert r.status == 200
+
+
+async def test_restart_in_the_middle_of_a_multi_chunk_replay(aiohttp_client, tmp_path):
+    """A restart abandons a feed with a DuckDB read in flight; the new run replays cleanly."""
+    from exsim.config import Config
+    from exsim.wire.app import create_app
+    from tests.conftest import make_dataset
+    db = make_dataset(str(tmp_path / "long.duckdb"), days=100)  # 144,000 bars: three feed chunks
+    c = await aiohttp_client(create_app(Config(duckdb_path=db, speed=0.0)))
+    for _ in range(2):
+        body = await (await c.post("/admin/step", json={"bars": 70_000})).json()
+        assert body["bars"] == 70_000 and body["sim_time"] == T0 + 70_001 * MIN
+        await c.post("/admin/replay", json={"restart": True})
+    await c.post("/admin/replay", json={"speed_bars_per_sec": "max"})
+    for _ in range(300):
+        s = await status(c)
+        if s["finished"]:
+            break
+        await asyncio.sleep(0.05)
+    assert s["finished"] and s["bars_done"] == 144_000 and s["sim_time"] == T0 + 100 * DAY_MS
