@@ -109,3 +109,16 @@ async def test_restart_in_the_middle_of_a_multi_chunk_replay(aiohttp_client, tmp
             break
         await asyncio.sleep(0.05)
     assert s["finished"] and s["bars_done"] == 144_000 and s["sim_time"] == T0 + 100 * DAY_MS
+
+
+async def test_on_end_loop_starts_a_new_run_from_the_start(exsim_client):
+    c = await exsim_client(on_end="loop", end=T0 + 20 * MIN)
+    first = (await status(c))["run_id"]
+    body = await (await c.post("/admin/step", json={"bars": 50})).json()
+    assert body["bars"] == 19 and body["finished"]
+    for _ in range(100):
+        s = await status(c)
+        if s["run_id"] != first:
+            break
+        await asyncio.sleep(0.02)
+    assert s["run_id"] != first and s["run_status"] == "running" and s["sim_time"] == T0 + MIN
