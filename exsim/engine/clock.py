@@ -22,6 +22,7 @@ log = logging.getLogger("exsim.clock")
 Speed = Union[float, str]
 MAX_BATCH = 4096  # bars per loop turn at "max" speed
 BATCH_SECONDS = 0.004  # ...or this much wall time, whichever comes first
+BACKLOG_POLL_SECONDS = 0.001  # "max" speed: how often to look whether subscribers caught up
 
 
 class Clock:
@@ -51,9 +52,11 @@ class Clock:
 
     # --- control --------------------------------------------------------------------------
 
-    async def load(self, source: AsyncIterator[BarChunk], total_bars: int, reveal: int = 1) -> None:
-        """Replay a new range (the caller started a new run): reveal its first `reveal` bars
-        at once, so there is a price to trade at, then continue at the current speed."""
+    async def load(self, source: AsyncIterator[BarChunk], total_bars: int, reveal: int = 1,
+                   before: Optional[Callable[[], None]] = None) -> None:
+        """Replay a new range: once its first chunk is at hand, call `before` (the caller opens
+        the new run there) and reveal the first `reveal` bars in the same step, so no request
+        ever sees a run without a price; then continue at the current speed."""
         async with self._lock:
             old = self._source
             if old is not None and hasattr(old, "aclose"):
@@ -62,8 +65,11 @@ class Clock:
             self._prev_chunk = None
             self.total_bars = total_bars
             self.finished = False
+            ready = await self._ready()
+            if before is not None:
+                before()
             done = 0
-            while done < reveal and await self._ready():
+            while ready and done < reveal and self._i < len(self._chunk):
                 done += self._advance_bars(1, allow_jump=False)
             self._reanchor()
         self.sim.market_listener.flush()
@@ -137,6 +143,11 @@ class Clock:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            listener = self.sim.market_listener
+            if self.speed == "max" and listener.active and listener.backlogged():
+                # "max" is as fast as the slowest subscriber reads: wait, drop nobody
+                await asyncio.sleep(BACKLOG_POLL_SECONDS)
+                continue
             try:
                 async with self._lock:
                     if not await self._ready():
@@ -163,10 +174,12 @@ class Clock:
     def _run_max_batch(self) -> None:
         deadline = self._now() + BATCH_SECONDS
         budget = MAX_BATCH
+        listener = self.sim.market_listener
+        step = 32 if listener.active else 256  # subscribers: check the batch's size more often
         while budget > 0 and self._chunk is not None and self._i < len(self._chunk):
-            n = self._advance_bars(min(256, budget), allow_jump=True)
+            n = self._advance_bars(min(step, budget), allow_jump=True)
             budget -= n
-            if n == 0 or self._now() > deadline:
+            if n == 0 or self._now() > deadline or listener.batch_full():
                 break
 
     def _run_due(self) -> float:

@@ -17,6 +17,7 @@ import duckdb
 from ..engine.bars import BarChunk
 from . import reader
 from .schema import ensure_schema, get_info
+from .writer import _TABLES as WRITTEN_COLUMNS
 from .writer import BatchWriter, mark_interrupted_runs
 
 log = logging.getLogger("exsim.store")
@@ -34,7 +35,8 @@ def open_database(path: str) -> duckdb.DuckDBPyConnection:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create folder {folder}: {exc.strerror}") from None
-    if os.path.exists(path) and not os.access(path, os.W_OK):
+    # no write bit at all counts as read-only even for root, whom os.access() always lets write
+    if os.path.exists(path) and (not os.access(path, os.W_OK) or not os.stat(path).st_mode & 0o222):
         raise StoreError(f"database {path} is read-only; ExSim writes its runs there "
                          "(copy it, or ATTACH the market data read-only from a writable results file)")
     try:
@@ -50,6 +52,13 @@ def open_database(path: str) -> duckdb.DuckDBPyConnection:
                          "(is it a DuckDB file of a compatible version?)") from None
     try:
         ensure_schema(con)
+        for table, cols in WRITTEN_COLUMNS.items():  # a same-named table of another layout fails here
+            try:
+                con.execute(f"SELECT {', '.join(cols)} FROM {table} LIMIT 0")
+            except duckdb.Error as exc:
+                con.close()
+                raise StoreError(f"database {path}: table {table} does not have ExSim's columns "
+                                 f"({str(exc).splitlines()[0]}); use another --duckdb-path") from None
         n = mark_interrupted_runs(con)
         if n:
             log.warning("%d run(s) interrupted earlier are now marked 'incomplete'", n)
@@ -105,7 +114,10 @@ class Database:
         finally:
             pending.add_done_callback(_ignore_result)
             # queued after the last read on the same single thread: closes once it is done
-            self._feed_pool.submit(_close_quietly, it, cursor)
+            try:
+                self._feed_pool.submit(_close_quietly, it, cursor)
+            except RuntimeError:  # finalised after close() (shutdown): the pool is gone already
+                _close_quietly(it, cursor)
 
     def close(self) -> None:
         try:

@@ -12,6 +12,8 @@ from aiohttp import web
 from ..engine.errors import ExchangeError, bad_param, missing_param
 
 MAX_PARAM_LEN = 1024
+# parsed once per request (auth and the handler both need them)
+PARAMS_KEY = web.RequestKey("exsim_params", object) if hasattr(web, "RequestKey") else "exsim_params"
 
 
 class Params:
@@ -93,7 +95,7 @@ def _json_pairs(body: str) -> list[tuple[str, str]]:
 
 
 async def read_params(request: web.Request) -> Params:
-    cached = request.get("exsim_params")
+    cached = request.get(PARAMS_KEY)
     if cached is not None:
         return cached
     raw_query = request.rel_url.raw_query_string
@@ -122,5 +124,5 @@ async def read_params(request: web.Request) -> Params:
                                        "value too long.")
         values[key] = value
     params = Params(values, raw_query, raw_body)
-    request["exsim_params"] = params
+    request[PARAMS_KEY] = params
     return params

@@ -39,7 +39,6 @@ class Replay:
         self.db = db
         self.start_ms: int = 0
         self.end_ms: int = 0
-        self.first_ts = 0
         self.exit_requested = asyncio.Event()
         self.code_hash = code_hash()
         clock.on_end = self._on_end
@@ -52,20 +51,25 @@ class Replay:
         start = cfg.start_ms if start is None else start
         end = cfg.end_ms if end is None else end
         first, last, count = await self.db.query(reader.bar_range, symbol, interval, start, end)
-        self.start_ms, self.end_ms = first, last + cfg.interval_ms
-        funding = await self.db.query(reader.funding_rows, symbol, first, self.end_ms)
-        if self.sim.run_id:
-            self.sim.finish_run("stopped")
+        end_ms = last + cfg.interval_ms
+        funding = await self.db.query(reader.funding_rows, symbol, first, end_ms)
         meta = {"code_hash": self.code_hash, "symbol": symbol, "interval": interval,
-                "start_ms": self.start_ms, "end_ms": self.end_ms, "data_source": self.db.data_source}
+                "start_ms": first, "end_ms": end_ms, "data_source": self.db.data_source}
         params = msgspec.to_builtins(cfg)
         params["api_keys"] = [k["key"] for k in params.get("api_keys", [])]
-        params.update({"start_ms": self.start_ms, "end_ms": self.end_ms})
-        run_id = self.sim.start_run(int(time.time() * 1000), params_json(params), meta, self.start_ms)
-        self.sim.market.set_funding(funding, cfg.funding_rate, self.start_ms)
+        params.update({"start_ms": first, "end_ms": end_ms})
         tick = Decimal(cfg.symbol_spec(symbol).tick_size)
-        feed = self.db.bar_feed(symbol, interval, self.start_ms, self.end_ms, tick)
-        await self.clock.load(feed, count)
+        feed = self.db.bar_feed(symbol, interval, first, end_ms, tick)
+
+        def open_run() -> None:  # runs inside the clock's step: the switch is atomic for clients
+            if self.sim.run_id:
+                self.sim.finish_run("stopped")
+            self.start_ms, self.end_ms = first, end_ms
+            self.sim.start_run(int(time.time() * 1000), params_json(params), meta, first)
+            self.sim.market.set_funding(funding, cfg.funding_rate, first)
+
+        await self.clock.load(feed, count, before=open_run)
+        run_id = self.sim.run_id
         log.info("run %s: %s %s, %d bars from %s (%s data)", run_id, symbol, interval, count,
                  self.start_ms, self.db.data_source)
         return run_id
