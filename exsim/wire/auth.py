@@ -3,10 +3,12 @@
 auth = "off" (the spec's default): every request trades the one default account and
 signatures are ignored. auth = "verify": each configured key is its own account.
 
-Timestamps are checked against three clocks and accepted if any fits, because bots disagree
+Timestamps are checked against several clocks and accepted if any fits, because bots disagree
 on what "now" is during a replay: the wall clock (bots that never sync), the sim clock, and
 "sim time at the last /fapi/v1/time answer + wall time since" (clients that synced once and
-keep an offset, like python-binance's AsyncClient).
+keep an offset, like python-binance's AsyncClient). That last clock is kept per API key too
+(the header rides along on /time when the client has a key), so one bot re-syncing after the
+replay moved does not invalidate another bot's offset.
 """
 from __future__ import annotations
 
@@ -39,9 +41,12 @@ class Auth:
         self.sim = sim
         self.secrets = {k.key: k.secret.encode() for k in cfg.api_keys}
         self.last_time_call = (time.time() * 1000, 0)  # (wall ms, sim ms) of the last /time answer
+        self.key_time_calls: dict[str, tuple[float, int]] = {}  # the same, per configured key
 
-    def note_time_call(self, sim_ms: int) -> None:
+    def note_time_call(self, sim_ms: int, key: str = "") -> None:
         self.last_time_call = (time.time() * 1000, sim_ms)
+        if key in self.secrets:  # configured keys only: bounded
+            self.key_time_calls[key] = self.last_time_call
 
     def account(self, request: web.Request, params: Params, signed: bool = True) -> Account:
         if self.cfg.auth == "off":
@@ -53,10 +58,10 @@ class Auth:
         if secret is None:
             raise ExchangeError(-2015, "Invalid API-key, IP, or permissions for action.")
         if signed:
-            self._verify(params, secret)
+            self._verify(params, secret, key)
         return self.sim.accounts[key]
 
-    def _verify(self, params: Params, secret: bytes) -> None:
+    def _verify(self, params: Params, secret: bytes, key: str = "") -> None:
         query, sig_q = _strip_signature(params.raw_query)
         body, sig_b = _strip_signature(params.raw_body) if not params.raw_body.lstrip().startswith("{") else (params.raw_body, None)
         signature = sig_q or sig_b
@@ -72,7 +77,7 @@ class Auth:
         if window > 60000:
             raise ExchangeError(-1130, "Data sent for parameter 'recvWindow' is not valid.")
         wall = time.time() * 1000
-        synced_wall, synced_sim = self.last_time_call
-        clocks = (wall, self.sim.sim_time, synced_sim + (wall - synced_wall))
+        anchors = [self.last_time_call] + ([self.key_time_calls[key]] if key in self.key_time_calls else [])
+        clocks = [wall, self.sim.sim_time] + [synced_sim + (wall - synced_wall) for synced_wall, synced_sim in anchors]
         if not any(ts < now + 1000 and now - ts <= window for now in clocks):
             raise ExchangeError(-1021, "Timestamp for this request is outside of the recvWindow.")

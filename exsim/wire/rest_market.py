@@ -39,7 +39,7 @@ async def ping(request: web.Request) -> web.Response:
 @routes.get("/api/v3/time")
 async def server_time(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    request.app[AUTH].note_time_call(sim.sim_time)
+    request.app[AUTH].note_time_call(sim.sim_time, request.headers.get("X-MBX-APIKEY", ""))
     return json_response({"serverTime": sim.sim_time})
 
 
