@@ -8,7 +8,7 @@ import re
 import uuid
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from ..config import Config
 from ..timeutil import FUNDING_PERIOD_MS
@@ -392,9 +392,10 @@ class Sim:
         self._refresh_active(acct)
         return order
 
-    def cancel_all(self, acct: Account, symbol: str) -> list[Order]:
+    def cancel_all(self, acct: Account, symbol: str, which: Callable[[Order], bool] | None = None) -> list[Order]:
+        """Cancel the symbol's open orders (those `which` selects, if given)."""
         self.instrument(symbol)
-        done = [o for o in acct.open_orders.values() if o.symbol == symbol]
+        done = [o for o in acct.open_orders.values() if o.symbol == symbol and (which is None or which(o))]
         for order in done:
             self._close(acct, order, CANCELED)
         self._refresh_active(acct)

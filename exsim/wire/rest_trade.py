@@ -111,7 +111,7 @@ async def cancel_order(request: web.Request) -> web.Response:
 @routes.delete("/fapi/v1/allOpenOrders")
 async def cancel_all(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    sim.cancel_all(acct, p.symbol())
+    sim.cancel_all(acct, p.symbol(), which=lambda o: _regular(o) is not None)  # algo orders stay
     return json_response(CANCEL_ALL_DONE)
 
 
@@ -242,10 +242,7 @@ async def all_algo_orders(request: web.Request) -> web.Response:
 @routes.delete("/fapi/v1/algoOpenOrders")
 async def cancel_algo_open_orders(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    symbol = p.symbol()
-    sim.instrument(symbol)
-    for order in [o for o in acct.algo_orders.values() if o.is_open and o.symbol == symbol]:
-        sim.cancel_order(acct, symbol, order.order_id, None)
+    sim.cancel_all(acct, p.symbol(), which=lambda o: _regular(o) is None)  # untriggered algo orders
     return json_response(CANCEL_ALL_DONE)
 
 

@@ -121,3 +121,22 @@ async def test_insufficient_margin_and_order_test_endpoint(exsim_client):
     r = await c.post("/fapi/v1/order/test", data=ORDER)
     assert await r.json() == {}
     assert await (await c.get("/fapi/v1/allOrders", params={"symbol": "BTCUSDT"})).json() == []
+
+
+async def test_algo_orders_live_on_the_algo_routes_until_triggered(exsim_client):
+    c = await exsim_client()
+    close = float(await last_close(c))
+    await c.post("/fapi/v1/order", data=ORDER)
+    algo = await (await c.post("/fapi/v1/algoOrder", data={
+        "algoType": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET",
+        "triggerPrice": f"{close * 0.9:.1f}", "closePosition": "true"})).json()
+    assert algo["algoStatus"] == "NEW" and algo["clientAlgoId"] and algo["orderType"] == "STOP_MARKET"
+    assert await (await c.get("/fapi/v1/openOrders", params={"symbol": "BTCUSDT"})).json() == []
+    listed = await (await c.get("/fapi/v1/openAlgoOrders", params={"symbol": "BTCUSDT"})).json()
+    assert [a["algoId"] for a in listed] == [algo["algoId"]]
+    await c.delete("/fapi/v1/allOpenOrders", params={"symbol": "BTCUSDT"})
+    assert len(await (await c.get("/fapi/v1/openAlgoOrders")).json()) == 1
+    await c.delete("/fapi/v1/algoOpenOrders", params={"symbol": "BTCUSDT"})
+    got = await (await c.get("/fapi/v1/algoOrder", params={"algoId": algo["algoId"]})).json()
+    assert got["algoStatus"] == "CANCELED"
+    assert await (await c.get("/fapi/v1/openAlgoOrders")).json() == []
