@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
 import time
 from typing import Optional
+
+import duckdb
 
 from . import config as config_mod
 from .config import ConfigError
@@ -94,6 +97,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     except StoreError as exc:
         print(f"exsim: database error: {exc}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:  # Ctrl-C before the server installed its signal handlers
+        print("exsim: interrupted while starting", file=sys.stderr)
+        return 130
+    except duckdb.Error as exc:  # e.g. a corrupt block first read while the app starts
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"exsim: database error: {text}", file=sys.stderr)
+        return 3
     return 2
 
 
@@ -161,6 +171,11 @@ async def _serve(cfg, con) -> int:
         return 4
     log.info("ExSim listening on http://%s:%d (%s %s, speed %s)", cfg.host, cfg.port, cfg.symbol,
              cfg.interval, cfg.speed)
+    # The cyclic GC stops the loop for as long as it walks the heap (~0.35 us per object on a
+    # small machine). What is alive now (modules, app, config) lives as long as the process:
+    # freeze it, so full collections stop walking it (~50k objects, 15-20 ms each time).
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -31,6 +31,19 @@ class MarketListener:
     def flush(self) -> None:
         """End of a clock batch: send what the ticks of this batch produced."""
 
+    def flush_some(self) -> bool:
+        """flush(), possibly in parts: True while some is left (the caller yields, calls again)."""
+        self.flush()
+        return False
+
+    def batch_full(self) -> bool:
+        """True: end the current "max" speed batch here (flushing more at once costs too much)."""
+        return False
+
+    def backlogged(self) -> bool:
+        """True: a consumer is behind, the "max" speed clock waits before the next batch."""
+        return False
+
 
 class AccountListener:
     """Order and account changes (for the user-data stream on the roadmap)."""

@@ -46,7 +46,8 @@ class Market:
         self.run_start = 0
 
     def set_funding(self, rows: Iterable[tuple[int, float]], constant_rate: float, start: int) -> None:
-        self.funding = [(int(t), Fraction(Decimal(str(r)))) for t, r in rows]
+        # rates may come as Fractions already (converted off the event loop: see wire/replay.py)
+        self.funding = [(int(t), r if isinstance(r, Fraction) else Fraction(Decimal(str(r)))) for t, r in rows]
         self.funding_idx = 0
         self.run_start = start
         self.constant_rate = None if self.funding else Fraction(Decimal(str(constant_rate)))

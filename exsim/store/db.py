@@ -95,7 +95,7 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(self._query_pool, fn, self._query_cur, *args)
 
     async def bar_feed(self, symbol: str, interval: str, start: int, end: int, tick: Decimal,
-                       chunk_rows: int = 65_536) -> AsyncIterator[BarChunk]:
+                       chunk_rows: int = reader.CHUNK_ROWS) -> AsyncIterator[BarChunk]:
         """Chunks of [start, end), the next one read while the clock replays the current one.
         Each feed has its own cursor, so a restart can begin a new feed while the old one's
         last read is still running."""

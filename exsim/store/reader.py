@@ -6,6 +6,7 @@ that divides it (load 1m once, replay any interval). A plain `ohlc` table is the
 """
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Iterator
 
@@ -17,6 +18,10 @@ from .schema import existing_tables, ohlc_table
 
 WEEK_OFFSET_MS = 4 * 86_400_000  # Binance weeks open on Monday; epoch day 0 was a Thursday
 FAR_FUTURE = 1 << 62
+# Bars per chunk: the clock holds the current and previous chunk and the feed reads one ahead,
+# ~6 Python objects per bar each, so this bounds a replay's memory whatever its length.
+CHUNK_ROWS = 16_384
+SLICE_ROWS = 8192  # rows turned into Python objects per GIL hold (see _columns)
 
 
 class NoData(Exception):
@@ -73,20 +78,47 @@ def bar_range(con: duckdb.DuckDBPyConnection, symbol: str, interval: str,
 
 
 def iter_chunks(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start: int, end: int,
-                tick: Decimal, chunk_rows: int = 65_536) -> Iterator[BarChunk]:
-    """Bars in [start, end) as integer-tick column chunks, read through Arrow record batches."""
+                tick: Decimal, chunk_rows: int = CHUNK_ROWS) -> Iterator[BarChunk]:
+    """Bars in [start, end) as integer-tick column chunks, through Arrow.
+
+    One query per window of `chunk_rows` intervals (so at most `chunk_rows` bars): DuckDB sorts
+    and holds one window, never the whole range, and memory stays flat however long the replay
+    (one query over three years held ~140 MB more than one over a month)."""
     src, params = bar_source(con, symbol, interval)
     t = float(tick)
     sql = (f"SELECT ts, CAST(round(open / {t}) AS BIGINT) AS o, CAST(round(high / {t}) AS BIGINT) AS h, "
            f"CAST(round(low / {t}) AS BIGINT) AS l, CAST(round(close / {t}) AS BIGINT) AS c, "
            f"CAST(volume AS DOUBLE) AS v FROM {src} WHERE ts >= ? AND ts < ? ORDER BY ts")
-    rel = con.sql(sql, params=params + [start, end])
-    # DuckDB 2 renamed the relation's fetch_arrow_reader to to_arrow_reader
-    to_reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
-    for batch in to_reader(chunk_rows):
-        cols = batch.to_pydict()
-        yield BarChunk(ts=cols["ts"], open=cols["o"], high=cols["h"], low=cols["l"],
-                       close=cols["c"], volume=cols["v"])
+    step = chunk_rows * INTERVAL_MS[interval]
+    lo = start
+    while lo < end:
+        hi = min(end, lo + step)
+        rel = con.sql(sql, params=params + [lo, hi])
+        # DuckDB 2 renamed the relation's arrow() to to_arrow_table()
+        table = (getattr(rel, "to_arrow_table", None) or rel.arrow)()
+        if table.num_rows:
+            ts, o, h, l, c, v = _columns(table)
+            yield BarChunk(ts=ts, open=o, high=h, low=l, close=c, volume=v)
+            lo = hi
+        else:  # a gap in the data: go straight to the next bar
+            nxt = con.execute(f"SELECT min(ts) FROM {src} WHERE ts >= ? AND ts < ?",
+                              params + [hi, end]).fetchall()[0][0]
+            if nxt is None:
+                return
+            lo = int(nxt)
+
+
+def _columns(batch) -> list[list]:
+    """The columns of an Arrow table as lists, a slice at a time. Arrow holds the GIL while it
+    makes Python objects (65k rows at once: ~15 ms on a small machine, during which the event
+    loop could not run); slices keep each hold short and sleep(0) hands the GIL over."""
+    cols: list[list] = [[] for _ in range(batch.num_columns)]
+    for offset in range(0, batch.num_rows, SLICE_ROWS):
+        part = batch.slice(offset, SLICE_ROWS)
+        for col, arr in zip(cols, part.columns):
+            col.extend(arr.to_pylist())
+            time.sleep(0)
+    return cols
 
 
 def klines(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start: int | None,

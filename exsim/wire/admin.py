@@ -12,7 +12,7 @@ from ..engine.sim import DEFAULT_ACCOUNT
 from ..store.reader import NoData
 from ..timeutil import parse_time_ms
 from .format import money
-from .keys import CLOCK, CONFIG, FANOUT, REPLAY, SIM
+from .keys import CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM
 from .respond import json_response
 
 routes = web.RouteTableDef()
@@ -130,4 +130,17 @@ async def status(request: web.Request) -> web.Response:
         "dropped_clients": fanout.dropped, "data_source": app[REPLAY].db.data_source,
         "start": app[REPLAY].start_ms, "end": app[REPLAY].end_ms, "accounts": len(sim.accounts),
         "writer_error": app[REPLAY].db.writer.last_error,
+        **_loop_lag(request),
     })
+
+
+def _loop_lag(request: web.Request) -> dict:
+    """With EXSIM_LOOP_PROBE=1: the worst event-loop lag (ms) since start or the last
+    `?reset_lag=1`, which reads and then restarts it."""
+    probe = request.app.get(LOOP_PROBE)
+    if probe is None:
+        return {}
+    out = {"loop_lag_max_ms": round(probe.max_ms, 2)}
+    if request.query.get("reset_lag") == "1":
+        probe.reset()
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from contextlib import suppress
 from typing import Optional
@@ -19,7 +20,7 @@ from ..store.db import Database, StoreError, open_database
 from . import admin, rest_account, rest_market, rest_trade, ws
 from .auth import Auth
 from .errors import error_middleware, error_response
-from .keys import AUTH, CLOCK, CONFIG, FANOUT, REPLAY, SIM, STORE
+from .keys import AUTH, CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM, STORE
 from .replay import Replay
 from .rest_trade import ORDER_COUNTS, OrderCounts
 
@@ -35,6 +36,16 @@ WEIGHT_LIMIT = 2400
 def prepare_database(cfg: Config) -> duckdb.DuckDBPyConnection:
     """Open the database; fill the embedded synthetic dataset when it holds no market data."""
     con = open_database(cfg.duckdb_path)
+    try:
+        return _prepare(con, cfg)
+    except duckdb.Error as exc:  # e.g. a truncated file: opens, then fails on the first read
+        with suppress(Exception):
+            con.close()
+        raise StoreError(f"database {cfg.duckdb_path} is damaged or unreadable: "
+                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, cfg: Config) -> duckdb.DuckDBPyConnection:
     try:
         reader.bar_range(con, cfg.symbol, cfg.interval, None, None)
         return con
@@ -134,6 +145,9 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
 
     async def clock_ctx(app: web.Application):
         await app[REPLAY].start()
+        # Write the new run now: a database that cannot take it (a damaged block, a foreign
+        # table layout) stops the start here (CLI exit 3) instead of losing every fill later.
+        await app[STORE].writer.flush()
         task = asyncio.create_task(clock.run())
         yield
         task.cancel()
@@ -147,6 +161,9 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
 
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(clock_ctx)
+    if os.environ.get("EXSIM_LOOP_PROBE") == "1":  # opt-in: benchmarks read it in /admin/status
+        app[LOOP_PROBE] = probe = LoopProbe()
+        app.cleanup_ctx.append(probe.ctx)
     app.on_shutdown.append(close_websockets)
     app.add_routes(rest_market.routes)
     app.add_routes(rest_trade.routes)
@@ -163,3 +180,34 @@ async def _flush_forever(db: Database, interval: float) -> None:
             await db.writer.flush()
         except Exception:  # already logged; rows stay buffered and are retried next time
             pass
+
+
+class LoopProbe:
+    """A 1 ms ticker on the event loop: how late it wakes is how long the loop was blocked.
+    `max_ms` is the worst lag since start (or since `reset()`)."""
+
+    PERIOD = 0.001
+
+    def __init__(self) -> None:
+        self.max_ms = 0.0
+        self.ticks = 0
+
+    def reset(self) -> None:
+        self.max_ms = 0.0
+
+    async def run(self) -> None:
+        now = time.perf_counter
+        while True:
+            before = now()
+            await asyncio.sleep(self.PERIOD)
+            lag = (now() - before - self.PERIOD) * 1000
+            self.ticks += 1
+            if lag > self.max_ms:
+                self.max_ms = lag
+
+    async def ctx(self, app: web.Application):
+        task = asyncio.create_task(self.run())
+        yield
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task

@@ -39,6 +39,9 @@ async def error_middleware(request: web.Request, handler):
         if exc.status in (401, 403, 429):
             return error_response(-1000, exc.reason, exc.status, headers=dict(exc.headers))
         return error_response(-1000, exc.reason or "Bad request.", 400)
+    except ConnectionResetError:  # the client left (e.g. during a WebSocket handshake): not a bug
+        log.debug("client gone during %s %s", request.method, request.path[:200])
+        raise
     except Exception:  # a bug: log it, answer like Binance's own internal error
         log.exception("unhandled error on %s %s", request.method, request.path[:200])
         return error_response(-1000, "An unknown error occured while processing the request.", 400)

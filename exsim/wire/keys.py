@@ -15,3 +15,4 @@ AUTH = web.AppKey("auth", Auth)
 REPLAY = web.AppKey("replay", object)  # wire.replay.Replay
 FANOUT = web.AppKey("fanout", object)  # wire.ws.Fanout
 STORE = web.AppKey("store", object)  # wire.replay.Store
+LOOP_PROBE = web.AppKey("loop_probe", object)  # wire.app.LoopProbe (EXSIM_LOOP_PROBE=1)

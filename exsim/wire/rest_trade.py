@@ -4,6 +4,7 @@ steps) and formats the answer."""
 from __future__ import annotations
 
 import uuid
+from collections import deque
 
 from aiohttp import web
 
@@ -251,16 +252,20 @@ class OrderCounts:
 
     def __init__(self, clock) -> None:
         self._clock = clock
-        self._hits: dict[str, list[float]] = {}
+        # per key: the hits of the last 10 s and of the last minute, oldest first. Two deques
+        # make a hit O(1); one list scanned per order made 10k orders/s quadratic.
+        self._hits: dict[str, tuple[deque, deque]] = {}
 
     def hit(self, key: str) -> dict:
         now = self._clock()
-        hits = self._hits.setdefault(key, [])
-        hits.append(now)
-        while hits and now - hits[0] > 60:
-            hits.pop(0)
-        ten = sum(1 for t in hits if now - t <= 10)
-        return {"X-MBX-ORDER-COUNT-10S": str(ten), "X-MBX-ORDER-COUNT-1M": str(len(hits))}
+        ten, minute = self._hits.setdefault(key, (deque(), deque()))
+        ten.append(now)
+        minute.append(now)
+        while now - ten[0] > 10:
+            ten.popleft()
+        while now - minute[0] > 60:
+            minute.popleft()
+        return {"X-MBX-ORDER-COUNT-10S": str(len(ten)), "X-MBX-ORDER-COUNT-1M": str(len(minute))}
 
 
 ORDER_COUNTS = web.AppKey("order_counts", OrderCounts)

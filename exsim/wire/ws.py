@@ -6,8 +6,15 @@ clients, one for combined `{"stream","data"}` clients) and writes that same obje
 subscriber's transport: one write per client per stream per batch, no await, no gather.
 
 Backpressure: a client's outbox is its transport's write buffer. When it grows past
-`ws.max_outbox_bytes` the client is dropped (logged, counted in /admin/status); the clock never
-waits for anyone.
+`ws.max_outbox_bytes` the client is dropped (logged, counted in /admin/status); at a set speed
+the clock never waits for anyone. At "max" speed there is no pace to keep, so the clock waits
+instead while a subscriber is more than a quarter of that behind (`backlogged()`): every client
+gets every bar. One that makes no progress for `STALL_SECONDS` is dropped, so a dead client
+cannot hold up the replay, and a batch's bytes are bounded (`batch_full()`) so that one flush
+never overflows an outbox nor stalls the loop copying into many sockets.
+
+Hot path (one kline subscriber is the common case): payloads are bytes %-templates filled in
+with cached price texts, and a batch's frames are joined once per stream and client kind.
 """
 from __future__ import annotations
 
@@ -29,6 +36,10 @@ from .rolling import Rolling24h
 
 log = logging.getLogger("exsim.ws")
 _LISTEN_KEY = re.compile(r"^[0-9a-zA-Z]{32,80}$")
+STALL_SECONDS = 10.0  # "max" speed: a client this long above the high-water mark is dropped
+FLUSH_BYTES = 4 * 1024 * 1024  # a batch's bytes times its subscriptions, at most (one flush's copying)
+FLUSH_WRITES = 64  # client writes per loop turn (see flush_some)
+_HEADS: dict[int, bytes] = {}  # frame header by payload length (< 65536)
 
 
 def frame(payload: bytes) -> bytes:
@@ -39,6 +50,60 @@ def frame(payload: bytes) -> bytes:
     if n < 65536:
         return b"\x81\x7e" + struct.pack("!H", n) + payload
     return b"\x81\x7f" + struct.pack("!Q", n) + payload
+
+
+def frames(payloads: list[bytes], head: bytes = b"", tail: bytes = b"") -> bytes:
+    """`frame(head + p + tail)` for every payload, joined: what one flush writes."""
+    parts: list[bytes] = []
+    add = parts.append
+    extra = len(head) + len(tail)
+    for p in payloads:
+        n = len(p) + extra
+        h = _HEADS.get(n)
+        if h is None:
+            if n >= 65536:
+                add(frame(head + p + tail))
+                continue
+            h = _HEADS[n] = frame(b"\0" * n)[:-n or None]
+        add(h)
+        if extra:
+            add(head)
+            add(p)
+            add(tail)
+        else:
+            add(p)
+    return b"".join(parts)
+
+
+class PriceText:
+    """Grid.fmt as bytes, cached: a replay keeps revisiting the same ticks. A miss is put
+    together from the integer part (cached too: it changes slowly) and a table of the
+    fraction texts, which costs a third of formatting the number."""
+
+    def __init__(self, grid) -> None:
+        self.fmt = grid.fmt
+        self.units, self.decimals, self.scale = grid.units, grid.decimals, 10 ** grid.decimals
+        self.cache: dict[int, bytes] = {}
+        self.heads: dict[int, bytes] = {}  # integer part -> b"42008."
+        d = self.decimals
+        self.tails = [b"%0*d" % (d, r) for r in range(self.scale)] if 0 < d <= 4 else None
+
+    def miss(self, n: int) -> bytes:
+        if len(self.cache) >= 1 << 16:
+            self.cache.clear()
+        v = n * self.units
+        if self.tails is not None and v >= 0:
+            q, r = divmod(v, self.scale)
+            head = self.heads.get(q)
+            if head is None:
+                if len(self.heads) >= 1 << 16:
+                    self.heads.clear()
+                head = self.heads[q] = b"%d." % q
+            text = head + self.tails[r]
+        else:
+            text = self.fmt(n).encode()
+        self.cache[n] = text
+        return text
 
 
 class Client:
@@ -70,6 +135,22 @@ class Fanout(MarketListener):
         self.messages_sent = 0
         self.rolling: Optional[Rolling24h] = None
         self._trade_id = 0
+        self._batch_bytes = 0  # payload bytes produced since the last flush
+        self._n_subs = 0  # (client, stream) subscriptions: writes per flush, at most
+        self._emit: list[tuple] = []  # (pending[stream].append, builder) of every built stream
+        self._stalled_since: Optional[float] = None
+        self._writes: list[tuple[Client, bytes]] = []  # queued by flush_some(), in order
+        self._write_i = 0
+        inst = sim.market.inst
+        self._price = PriceText(inst.price)
+        self._p_units, self._p_scale = inst.price.units, 10 ** inst.price.decimals  # Grid.to_float
+        sym, qd = cfg.symbol, inst.qty.decimals
+        body = (f'"t":%d,"T":%d,"i":"{cfg.interval}","f":%d,"L":%d,"o":"%s","c":"%s","h":"%s","l":"%s",'
+                f'"v":"%.{qd}f","n":{cfg.ticks_per_bar},"x":%s,"q":"%.4f","V":"%.{qd}f","Q":"%.4f","B":"0"')
+        self._kline_tpl = (f'{{"e":"kline","E":%d,"s":"{sym}","k":{{"s":"{sym}",' + body + "}}").encode()
+        self._ckline_tpl = (f'{{"e":"continuous_kline","E":%d,"ps":"{sym}","ct":"PERPETUAL","k":{{'
+                            + body + "}}").encode()
+        self._kline = self._kline_builder()  # shadows the method below with a faster closure
         self._known = self._stream_table()
 
     # --- stream names ---------------------------------------------------------------------
@@ -113,7 +194,7 @@ class Fanout(MarketListener):
             self.pending.setdefault(stream, [])
         if stream.lower().endswith("ticker") or "miniticker" in stream.lower():
             self.rolling = self.rolling or Rolling24h()
-        self.active = bool(self.builders)
+        self._membership_changed()
 
     def unsubscribe(self, client: Client, stream: str) -> None:
         client.streams.discard(stream)
@@ -124,7 +205,12 @@ class Fanout(MarketListener):
                 del self.subs[stream]
                 self.builders.pop(stream, None)
                 self.pending.pop(stream, None)
+        self._membership_changed()
+
+    def _membership_changed(self) -> None:
         self.active = bool(self.builders)
+        self._n_subs = sum(len(s) for s in self.subs.values())
+        self._emit = [(self.pending[s].append, build) for s, build in self.builders.items()]
 
     def remove(self, client: Client) -> None:
         for stream in list(client.streams):
@@ -159,50 +245,127 @@ class Fanout(MarketListener):
         now = self.sim.sim_time
         if self.rolling is not None and final:
             self.rolling.add(ts, o, h, l, v, v * self.sim.market.inst.price.to_float(c))
-        for stream, build in self.builders.items():
+        size = 0
+        for add, build in self._emit:
             payload = build(ts, o, h, l, c, v, final, now)
             if payload is not None:
-                self.pending[stream].append(payload)
+                add(payload)
+                size += len(payload)
+        self._batch_bytes += size
+
+    def batch_full(self) -> bool:
+        """The clock ends a batch here: flushing more at once would put more than a quarter of
+        an outbox into one client, or copy more than FLUSH_BYTES into sockets in one go."""
+        b = self._batch_bytes
+        return b > self.max_outbox // 4 or b * self._n_subs > FLUSH_BYTES
+
+    def backlogged(self) -> bool:
+        """True while a subscriber has more than a quarter of ws.max_outbox_bytes unsent: at
+        "max" speed the clock waits for it. Ones stuck that far behind for STALL_SECONDS are
+        dropped (a client that stopped reading must not stop the replay)."""
+        high = self.max_outbox // 4
+        behind = None
+        for client in self.clients:
+            t = client.transport
+            if client.streams and t is not None and t.get_write_buffer_size() > high and not t.is_closing():
+                behind = behind or []
+                behind.append(client)
+        if behind is None:
+            self._stalled_since = None
+            return False
+        now = time.monotonic()
+        if self._stalled_since is None:
+            self._stalled_since = now
+        elif now - self._stalled_since > STALL_SECONDS:
+            for client in behind:
+                self.drop(client, f"no progress for {STALL_SECONDS:.0f} s at max speed")
+            self._stalled_since = None
+            return False
+        return True
 
     def flush(self) -> None:
-        # a list: dropping a slow client below may remove a stream from `pending`
-        for stream, payloads in list(self.pending.items()):
+        """Send everything: what an earlier flush_some() left, then this batch."""
+        while self._write_next():
+            pass
+        self._queue_batch()
+        while self._write_next():
+            pass
+
+    def flush_some(self) -> bool:
+        """The clock's flush: at most FLUSH_WRITES client writes per call, so a batch for many
+        clients is spread over loop turns (500 sends in one go held the loop ~10 ms). True
+        while writes remain: call again (after yielding) before the next batch."""
+        if self._write_i >= len(self._writes):
+            self._queue_batch()
+        return self._write_next()
+
+    def _queue_batch(self) -> None:
+        """Frame each stream's payloads once (per client kind) and queue (client, bytes)."""
+        self._batch_bytes = 0
+        writes = self._writes
+        for stream, payloads in self.pending.items():
             if not payloads:
                 continue
             raw = combined = None
-            for client in list(self.subs.get(stream, ())):
+            for client in self.subs.get(stream, ()):
                 if client.combined:
                     if combined is None:
-                        head = b'{"stream":"' + stream.encode() + b'","data":'
-                        combined = b"".join(frame(head + p + b"}") for p in payloads)
-                    self.send(client, combined)
+                        combined = frames(payloads, b'{"stream":"' + stream.encode() + b'","data":', b"}")
+                    writes.append((client, combined))
                 else:
                     if raw is None:
-                        raw = b"".join(frame(p) for p in payloads)
-                    self.send(client, raw)
+                        raw = frames(payloads)
+                    writes.append((client, raw))
                 self.messages_sent += len(payloads)
             payloads.clear()
 
+    def _write_next(self) -> bool:
+        """Write the next FLUSH_WRITES queued sends (in order: each client's bytes stay in
+        batch order); False once the queue is empty."""
+        writes, i = self._writes, self._write_i
+        end = min(len(writes), i + FLUSH_WRITES)
+        for k in range(i, end):
+            client, data = writes[k]
+            self.send(client, data)  # a client dropped meanwhile is skipped there
+        if end >= len(writes):
+            writes.clear()
+            self._write_i = 0
+            return False
+        self._write_i = end
+        return True
+
     # --- payloads (one encode per tick per stream) ----------------------------------------
 
-    def _k(self, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool) -> str:
-        f = self.sim.market.inst.price.fmt
-        ims = self.sim.market.interval_ms
-        qd = self.sim.market.inst.qty.decimals
-        n = self.cfg.ticks_per_bar
-        quote = v * self.sim.market.inst.price.to_float(c)
-        return (f'"t":{ts},"T":{ts + ims - 1},"i":"{self.cfg.interval}","f":{self._trade_id - n + 1},'
-                f'"L":{self._trade_id},"o":"{f(o)}","c":"{f(c)}","h":"{f(h)}","l":"{f(l)}",'
-                f'"v":"{v:.{qd}f}","n":{n},"x":{"true" if final else "false"},"q":"{quote:.4f}",'
-                f'"V":"{v / 2:.{qd}f}","Q":"{quote / 2:.4f}","B":"0"')
+    def _k(self, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool, now: int) -> tuple:
+        """The values of a kline payload's template (`_kline_tpl`, `_ckline_tpl`)."""
+        cache, miss = self._price.cache, self._price.miss
+        quote = v * (float(c * self._p_units) / self._p_scale)  # v * Grid.to_float(c), exactly
+        tid = self._trade_id
+        return (now, ts, ts + self.sim.market.interval_ms - 1, tid - self.cfg.ticks_per_bar + 1, tid,
+                cache.get(o) or miss(o), cache.get(c) or miss(c), cache.get(h) or miss(h),
+                cache.get(l) or miss(l), v, b"true" if final else b"false", quote, v / 2, quote / 2)
 
     def _kline(self, ts, o, h, l, c, v, final, now) -> bytes:
-        s = self.cfg.symbol
-        return f'{{"e":"kline","E":{now},"s":"{s}","k":{{"s":"{s}",{self._k(ts, o, h, l, c, v, final)}}}}}'.encode()
+        return self._kline_tpl % self._k(ts, o, h, l, c, v, final, now)
+
+    def _kline_builder(self) -> Builder:
+        """`_kline` as a closure over its constants (`_k` inlined): the hot path of a replay with
+        kline subscribers, where attribute lookups were a fifth of the cost."""
+        miss, get = self._price.miss, self._price.cache.get  # miss() clears that dict in place
+        tpl, units, scale = self._kline_tpl, self._p_units, self._p_scale
+        last_ms, n = self.sim.market.interval_ms - 1, self.cfg.ticks_per_bar
+
+        def kline(ts, o, h, l, c, v, final, now) -> bytes:
+            quote = v * (float(c * units) / scale)
+            tid = self._trade_id
+            return tpl % (now, ts, ts + last_ms, tid - n + 1, tid, get(o) or miss(o), get(c) or miss(c),
+                          get(h) or miss(h), get(l) or miss(l), v, b"true" if final else b"false",
+                          quote, v / 2, quote / 2)
+
+        return kline
 
     def _continuous_kline(self, ts, o, h, l, c, v, final, now) -> bytes:
-        return (f'{{"e":"continuous_kline","E":{now},"ps":"{self.cfg.symbol}","ct":"PERPETUAL",'
-                f'"k":{{{self._k(ts, o, h, l, c, v, final)}}}}}').encode()
+        return self._ckline_tpl % self._k(ts, o, h, l, c, v, final, now)
 
     def _mark_item(self, c: int, now: int) -> str:
         m = self.sim.market
