@@ -67,6 +67,16 @@ class Params:
             raise bad_param(name)
         return lowered == "true"
 
+    def window(self, default_limit: int, max_limit: int) -> tuple[Optional[int], Optional[int], int]:
+        """startTime, endTime and limit as Binance validates them for history routes."""
+        start, end = self.int("startTime"), self.int("endTime")
+        limit = self.int("limit", default_limit)
+        if not 1 <= limit <= max_limit:
+            raise bad_param("limit")
+        if start is not None and end is not None and start > end:
+            raise ExchangeError(-1023, "Start time is greater than end time.")
+        return start, end, limit
+
     def symbol(self, required: bool = True) -> Optional[str]:
         value = self.req("symbol") if required else self.opt("symbol")
         return value.upper() if value is not None else None
@@ -126,3 +136,7 @@ async def read_params(request: web.Request) -> Params:
     params = Params(values, raw_query, raw_body)
     request[PARAMS_KEY] = params
     return params
+
+
+def in_window(t: int, start: Optional[int], end: Optional[int]) -> bool:
+    return (start is None or t >= start) and (end is None or t <= end)

@@ -8,9 +8,10 @@ from aiohttp import web
 from ..engine.errors import bad_param
 from .format import account_json, balance_json, income_json, money, position_risk_v2, position_risk_v3
 from .keys import AUTH
-from .params import read_params
 from .respond import json_response
-from .rest_trade import _in_window, signed
+from .params import in_window, read_params
+from .rest_market import requested_symbols
+from .rest_trade import signed
 
 routes = web.RouteTableDef()
 SUCCESS = {"code": 200, "msg": "success"}
@@ -41,25 +42,17 @@ async def account_v3(request: web.Request) -> web.Response:
     return json_response(account_json(sim, acct, 3))
 
 
-def _position_symbols(p, sim) -> list[str]:
-    symbol = p.symbol(required=False)
-    if symbol is None:
-        return list(sim.markets)
-    sim.instrument(symbol)
-    return [symbol]
-
-
 @routes.get("/fapi/v1/positionRisk")
 @routes.get("/fapi/v2/positionRisk")
 async def position_risk(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    return json_response([position_risk_v2(sim, acct, s) for s in _position_symbols(p, sim)])
+    return json_response([position_risk_v2(sim, acct, s) for s in requested_symbols(sim, p)])
 
 
 @routes.get("/fapi/v3/positionRisk")
 async def position_risk_3(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    return json_response([position_risk_v3(sim, acct, s) for s in _position_symbols(p, sim)
+    return json_response([position_risk_v3(sim, acct, s) for s in requested_symbols(sim, p)
                           if acct.position(s).amt or any(o.symbol == s for o in acct.open_orders.values())])
 
 
@@ -118,13 +111,10 @@ async def income(request: web.Request) -> web.Response:
     kind = p.opt("incomeType")
     if kind is not None and kind not in INCOME_TYPES:
         raise bad_param("incomeType")
-    start, end = p.int("startTime"), p.int("endTime")
-    limit = p.int("limit", 100)
-    if not 1 <= limit <= 1000:
-        raise bad_param("limit")
+    start, end, limit = p.window(100, 1000)
     page = p.int("page", 1, 1, 1 << 20)
     items = [i for i in acct.incomes if (symbol is None or i.symbol == symbol)
-             and (kind is None or i.income_type == kind) and _in_window(i.time, start, end)]
+             and (kind is None or i.income_type == kind) and in_window(i.time, start, end)]
     if start is None and end is None:  # Binance: the most recent records without a window
         items = items[max(0, len(items) - limit * page): len(items) - limit * (page - 1)]
     else:
@@ -135,7 +125,7 @@ async def income(request: web.Request) -> web.Response:
 @routes.get("/fapi/v1/leverageBracket")
 async def leverage_bracket(request: web.Request) -> web.Response:
     p, sim, _ = await signed(request)
-    symbols = _position_symbols(p, sim)
+    symbols = requested_symbols(sim, p)
     return json_response([{"symbol": s, "notionalCoef": 1.0, "brackets": [
         {"bracket": 1, "initialLeverage": 125, "notionalCap": 50000, "notionalFloor": 0,
          "maintMarginRatio": 0.004, "cum": 0.0},
@@ -148,7 +138,7 @@ async def symbol_config(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
     return json_response([{"symbol": s, "marginType": acct.position(s).margin_type, "isAutoAddMargin": "false",
                            "leverage": acct.position(s).leverage, "maxNotionalValue": "100000000"}
-                          for s in _position_symbols(p, sim)])
+                          for s in requested_symbols(sim, p)])
 
 
 @routes.get("/fapi/v1/accountConfig")

@@ -16,7 +16,7 @@ routes = web.RouteTableDef()
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
 
 
-def _symbols(sim: Sim, p: Params) -> list[str]:
+def requested_symbols(sim: Sim, p: Params) -> list[str]:
     """The requested symbol (validated) or every replayed symbol."""
     symbol = p.symbol(required=False)
     if symbol is None:
@@ -103,12 +103,7 @@ async def klines(request: web.Request) -> web.Response:
     interval = p.req("interval")
     if interval not in INTERVAL_MS:
         raise ExchangeError(-1120, "Invalid interval.")
-    start, end = p.int("startTime"), p.int("endTime")
-    limit = p.int("limit", 500)
-    if not 1 <= limit <= 1500:
-        raise bad_param("limit")
-    if start is not None and end is not None and start > end:
-        raise ExchangeError(-1023, "Start time is greater than end time.")
+    start, end, limit = p.window(500, 1500)
     pd, qd = inst.price.decimals, inst.qty.decimals
     ims = INTERVAL_MS[interval]
     n_trades = cfg.ticks_per_bar * max(1, ims // cfg.interval_ms)
@@ -149,7 +144,7 @@ def _price_ticker(sim: Sim, symbol: str) -> dict:
 async def ticker_price(request: web.Request) -> web.Response:
     p = await read_params(request)
     sim = request.app[SIM]
-    return json_response(_one_or_all(p, [_price_ticker(sim, s) for s in _symbols(sim, p)]))
+    return json_response(_one_or_all(p, [_price_ticker(sim, s) for s in requested_symbols(sim, p)]))
 
 
 def book(sim: Sim, symbol: str, spread_bps: float) -> tuple[int, int]:
@@ -172,7 +167,7 @@ def _book_ticker(sim: Sim, symbol: str, spread_bps: float) -> dict:
 async def book_ticker(request: web.Request) -> web.Response:
     p = await read_params(request)
     sim, cfg = request.app[SIM], request.app[CONFIG]
-    return json_response(_one_or_all(p, [_book_ticker(sim, s, cfg.spread_bps) for s in _symbols(sim, p)]))
+    return json_response(_one_or_all(p, [_book_ticker(sim, s, cfg.spread_bps) for s in requested_symbols(sim, p)]))
 
 
 @routes.get("/fapi/v1/ticker/24hr")
@@ -180,7 +175,7 @@ async def ticker_24hr(request: web.Request) -> web.Response:
     p = await read_params(request)
     sim, cfg = request.app[SIM], request.app[CONFIG]
     out = []
-    for symbol in _symbols(sim, p):
+    for symbol in requested_symbols(sim, p):
         m = sim.markets[symbol]
         inst = m.inst
         now = sim.sim_time
@@ -215,7 +210,7 @@ def premium_index_item(sim: Sim, symbol: str) -> dict:
 async def premium_index(request: web.Request) -> web.Response:
     p = await read_params(request)
     sim = request.app[SIM]
-    return json_response(_one_or_all(p, [premium_index_item(sim, s) for s in _symbols(sim, p)]))
+    return json_response(_one_or_all(p, [premium_index_item(sim, s) for s in requested_symbols(sim, p)]))
 
 
 @routes.get("/fapi/v1/fundingRate")
@@ -223,13 +218,8 @@ async def funding_rate(request: web.Request) -> web.Response:
     p = await read_params(request)
     sim, cfg = request.app[SIM], request.app[CONFIG]
     out = []
-    start, end = p.int("startTime"), p.int("endTime")
-    limit = p.int("limit", 100)
-    if not 1 <= limit <= 1000:
-        raise bad_param("limit")
-    if start is not None and end is not None and start > end:
-        raise ExchangeError(-1023, "Start time is greater than end time.")
-    for symbol in _symbols(sim, p):
+    start, end, limit = p.window(100, 1000)
+    for symbol in requested_symbols(sim, p):
         m = sim.markets[symbol]
         constant = float(m.constant_rate) if m.constant_rate is not None else None
         rows = await request.app[STORE].query(reader.funding_history, symbol, cfg.interval, start, end, limit,

@@ -16,7 +16,7 @@ from ..engine.requests import NewOrder
 from ..engine.sim import Sim
 from .format import algo_json, order_json, trade_json
 from .keys import AUTH, SIM
-from .params import Params, read_params
+from .params import Params, in_window, read_params
 from .respond import json_response
 
 routes = web.RouteTableDef()
@@ -138,28 +138,14 @@ async def open_order(request: web.Request) -> web.Response:
     return json_response(order_json(inst, order, with_time=True))
 
 
-def _window(p: Params, default_limit: int = 500, max_limit: int = 1000) -> tuple[int | None, int | None, int]:
-    start, end = p.int("startTime"), p.int("endTime")
-    limit = p.int("limit", default_limit)
-    if not 1 <= limit <= max_limit:
-        raise bad_param("limit")
-    if start is not None and end is not None and start > end:
-        raise ExchangeError(-1023, "Start time is greater than end time.")
-    return start, end, limit
-
-
-def _in_window(t: int, start: int | None, end: int | None) -> bool:
-    return (start is None or t >= start) and (end is None or t <= end)
-
-
 @routes.get("/fapi/v1/allOrders")
 async def all_orders(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
     symbol = p.symbol()
     inst = sim.instrument(symbol)
-    start, end, limit = _window(p)
+    start, end, limit = p.window(500, 1000)
     from_id = p.int("orderId", None, 0)
-    items = [o for o in acct.orders.values() if o.symbol == symbol and _in_window(o.time, start, end)
+    items = [o for o in acct.orders.values() if o.symbol == symbol and in_window(o.time, start, end)
              and (from_id is None or o.order_id >= from_id) and _regular(o) is not None]
     items = items[:limit] if from_id is not None or start is not None else items[-limit:]
     return json_response([order_json(inst, o, with_time=True) for o in items])
@@ -170,10 +156,10 @@ async def user_trades(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
     symbol = p.symbol()
     inst = sim.instrument(symbol)
-    start, end, limit = _window(p)
+    start, end, limit = p.window(500, 1000)
     order_id = p.int("orderId", None, 0)
     from_id = p.int("fromId", None, 0)
-    items = [t for t in acct.trades if t.symbol == symbol and _in_window(t.time, start, end)
+    items = [t for t in acct.trades if t.symbol == symbol and in_window(t.time, start, end)
              and (order_id is None or t.order_id == order_id) and (from_id is None or t.trade_id >= from_id)]
     items = items[:limit] if from_id is not None or start is not None else items[-limit:]
     return json_response([trade_json(inst, t) for t in items])
@@ -235,8 +221,8 @@ async def all_algo_orders(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
     symbol = p.symbol()
     sim.instrument(symbol)
-    start, end, limit = _window(p, 100, 100)
-    items = [o for o in acct.algo_orders.values() if o.symbol == symbol and _in_window(o.time, start, end)]
+    start, end, limit = p.window(100, 100)
+    items = [o for o in acct.algo_orders.values() if o.symbol == symbol and in_window(o.time, start, end)]
     return json_response([algo_json(sim.instrument(o.symbol), o) for o in items[-limit:]])
 
 
