@@ -1,7 +1,7 @@
 """One trader's wallet, positions (one-way mode: one signed position per symbol), margin and PnL.
 
-Money is exact (`Fraction` USDT); quantities are integer steps of the instrument.
-Cross margin, as Binance computes it for one asset:
+Money is integer units of 1e-18 USDT (engine/money.py); quantities are integer steps and prices
+integer ticks of the instrument. Cross margin, as Binance computes it for one asset:
   unrealized PnL = amt * (mark - entry)
   margin balance = wallet + sum(unrealized PnL)
   initial margin = |amt| * mark / leverage  (+ open orders that would add exposure)
@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import msgspec
 
+from . import money
 from .instrument import Instrument
 from .orders import Order
 
@@ -20,31 +21,42 @@ from .orders import Order
 class Position(msgspec.Struct, kw_only=True):
     symbol: str
     amt: int = 0  # signed steps: > 0 long, < 0 short
-    entry: Fraction = Fraction(0)  # average entry price, USDT
+    # What the open |amt| cost at entry, in money units: the average entry price is kept as
+    # this total so adding to a position is exact; a partial close takes its share (rounded).
+    cost: int = 0
     leverage: int = 20
     margin_type: str = "CROSSED"
-    realized: Fraction = Fraction(0)  # accumulated, before fees (ACCOUNT_UPDATE "cr")
+    realized: int = 0  # money units, accumulated, before fees (ACCOUNT_UPDATE "cr")
     update_time: int = 0
 
+    def entry(self, inst: Instrument) -> Fraction:
+        """Average entry price in USDT, exact (0 when flat)."""
+        if not self.amt:
+            return Fraction(0)
+        return money.usdt(self.cost) / (abs(self.amt) * inst.qty.size)
 
-class Trade(msgspec.Struct, frozen=True):
+
+# gc=False: the history keeps one Trade and one or two Incomes per fill, and they hold only
+# ints and strs, so they can never be part of a reference cycle; untracked, a full GC does
+# not walk them (with ~10k orders that walk took ~25 ms of loop time).
+class Trade(msgspec.Struct, frozen=True, gc=False):
     trade_id: int
     order_id: int
     symbol: str
     side: str
     price: int  # ticks
     qty: int  # steps
-    realized_pnl: Fraction
-    fee: Fraction
+    realized_pnl: int  # money units
+    fee: int  # money units
     is_maker: bool
     time: int
 
 
-class Income(msgspec.Struct, frozen=True):
+class Income(msgspec.Struct, frozen=True, gc=False):
     tran_id: int
     symbol: str
     income_type: str  # REALIZED_PNL | COMMISSION | FUNDING_FEE
-    income: Fraction
+    income: int  # money units
     time: int
     trade_id: int = 0
 
@@ -52,7 +64,7 @@ class Income(msgspec.Struct, frozen=True):
 class Account:
     """State only; the rules that change it live in Sim (orders) and here (PnL)."""
 
-    def __init__(self, name: str, balance: Fraction, default_leverage: int) -> None:
+    def __init__(self, name: str, balance: int, default_leverage: int) -> None:
         self.name = name
         self.wallet = balance
         self.starting_balance = balance
@@ -76,54 +88,53 @@ class Account:
 
     # --- PnL ------------------------------------------------------------------------------
 
-    def apply_fill(self, inst: Instrument, side_sign: int, price: int, qty: int, fee: Fraction,
-                   now: int) -> Fraction:
+    def apply_fill(self, inst: Instrument, side_sign: int, price: int, qty: int, fee: int,
+                   now: int) -> int:
         """Move the position by side_sign*qty at `price`; returns the realized PnL (before fee).
         Reducing realizes against the average entry; a flip closes all, then opens the rest."""
         pos = self.position(inst.symbol)
-        px = inst.price.value(price)
-        step = inst.qty.size
-        realized = Fraction(0)
+        realized = 0
         delta = side_sign * qty
         if pos.amt == 0 or (pos.amt > 0) == (delta > 0):
-            new_amt = pos.amt + delta
-            pos.entry = (pos.entry * abs(pos.amt) + px * abs(delta)) / abs(new_amt)
-            pos.amt = new_amt
-        else:
-            closing = min(abs(delta), abs(pos.amt))
-            direction = 1 if pos.amt > 0 else -1
-            realized = closing * step * (px - pos.entry) * direction
+            pos.cost += price * qty * inst.unit_notional
             pos.amt += delta
-            if pos.amt == 0:
-                pos.entry = Fraction(0)
-            elif (pos.amt > 0) != (direction > 0):  # flipped: the rest opened at this price
-                pos.entry = px
+        else:
+            held = abs(pos.amt)
+            closing = min(qty, held)
+            closed_cost = pos.cost if closing == held else money.div_round(pos.cost * closing, held)
+            value = price * closing * inst.unit_notional
+            realized = value - closed_cost if pos.amt > 0 else closed_cost - value
+            pos.cost -= closed_cost
+            pos.amt += delta
+            if qty > held:  # flipped: the rest opened at this price
+                pos.cost = price * (qty - held) * inst.unit_notional
         pos.realized += realized
         pos.update_time = now
         self.wallet += realized - fee
         self.update_time = now
         return realized
 
-    def unrealized(self, inst: Instrument, mark: int) -> Fraction:
+    def unrealized(self, inst: Instrument, mark: int) -> int:
         pos = self.positions.get(inst.symbol)
         if pos is None or pos.amt == 0:
-            return Fraction(0)
-        return pos.amt * inst.qty.size * (inst.price.value(mark) - pos.entry)
+            return 0
+        value = abs(pos.amt) * mark * inst.unit_notional
+        return value - pos.cost if pos.amt > 0 else pos.cost - value
 
-    def position_margin(self, inst: Instrument, mark: int) -> Fraction:
+    def position_margin(self, inst: Instrument, mark: int) -> int:
         pos = self.positions.get(inst.symbol)
         if pos is None or pos.amt == 0:
-            return Fraction(0)
-        return abs(pos.amt) * inst.qty.size * inst.price.value(mark) / pos.leverage
+            return 0
+        return money.div_round(abs(pos.amt) * mark * inst.unit_notional, pos.leverage)
 
-    def order_margin(self, inst: Instrument, mark: int) -> Fraction:
+    def order_margin(self, inst: Instrument, mark: int) -> int:
         """Initial margin held by open orders that would add exposure (not reduce-only)."""
         pos = self.positions.get(inst.symbol)
         lev = pos.leverage if pos else self.default_leverage
-        total = Fraction(0)
+        total = 0
         for order in self.open_orders.values():
             if order.symbol != inst.symbol or order.reduce_only or order.close_position:
                 continue
             px = order.price or order.stop_price or order.activation_price or mark
-            total += inst.notional(px, order.remaining) / lev
-        return total
+            total += inst.notional(px, order.remaining)
+        return money.div_round(total, lev)

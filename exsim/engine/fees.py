@@ -5,6 +5,8 @@ from fractions import Fraction
 
 import msgspec
 
+from . import money
+
 
 class MakerTakerFee(msgspec.Struct, frozen=True):
     maker_rate: Fraction
@@ -14,8 +16,10 @@ class MakerTakerFee(msgspec.Struct, frozen=True):
     def from_bps(cls, maker_bps: float, taker_bps: float) -> "MakerTakerFee":
         return cls(Fraction(str(maker_bps)) / 10_000, Fraction(str(taker_bps)) / 10_000)
 
-    def fee(self, notional: Fraction, is_maker: bool) -> Fraction:
-        return notional * (self.maker_rate if is_maker else self.taker_rate)
+    def fee(self, notional: int, is_maker: bool) -> int:
+        """Fee in money units on a notional in money units (rounded half-even to 1e-18)."""
+        rate = self.maker_rate if is_maker else self.taker_rate
+        return money.div_round(notional * rate.numerator, rate.denominator)
 
 
 class BpsSlippage(msgspec.Struct, frozen=True):

@@ -1,7 +1,8 @@
 """A tradable symbol: its tick/step grid and filters as integers, and exact conversions.
 
 Inside the engine a price is an int count of ticks and a quantity an int count of steps;
-`Fraction` money is derived from them. Strings for the wire are made here, exactly.
+money is integer units of 1e-18 USDT (engine/money.py), derived from them exactly. Strings for
+the wire are made here, exactly.
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 import msgspec
+
+from . import money
 
 
 def _decimals(text: str) -> int:
@@ -44,7 +47,15 @@ class Grid(msgspec.Struct, frozen=True):
 
     def from_text(self, text: str, rounding: str) -> tuple[int, bool]:
         """(increments, exact) for a decimal string; rounding 'down', 'up' or 'nearest'."""
-        q = Fraction(Decimal(text)) / self.size
+        return self.from_decimal(Decimal(text), rounding)
+
+    def from_decimal(self, d: Decimal, rounding: str) -> tuple[int, bool]:
+        scaled = d.scaleb(self.decimals)  # exact; an integer when d has no finer digits
+        if scaled == scaled.to_integral_value():
+            n, r = divmod(int(scaled), self.units)
+            if not r:
+                return n, True  # on the grid: the usual case, no Fraction needed
+        q = Fraction(d) / self.size
         if q.denominator == 1:
             return int(q), True
         if rounding == "down":
@@ -68,15 +79,20 @@ class Instrument(msgspec.Struct, frozen=True):
     min_qty: int  # steps
     max_qty: int
     market_max_qty: int
-    min_notional: Fraction
+    min_notional: int  # money units
     max_num_orders: int
     percent_up: Fraction
     percent_down: Fraction
     spec: object  # the config SymbolSpec it came from (strings for exchangeInfo)
+    unit_notional: int  # money units of one tick x one step
+
 
     @classmethod
     def from_spec(cls, symbol: str, spec) -> "Instrument":
         price, qty = Grid.of(spec.tick_size), Grid.of(spec.step_size)
+        one = price.size * qty.size * money.SCALE
+        if one.denominator != 1:
+            raise ValueError(f"{symbol}: tickSize x stepSize below 1e-18 USDT cannot be priced exactly")
         quote = "USDT" if symbol.endswith("USDT") else ("USDC" if symbol.endswith("USDC") else symbol[-4:])
         return cls(
             symbol=symbol, base=symbol[: -len(quote)], quote=quote, price=price, qty=qty,
@@ -84,9 +100,11 @@ class Instrument(msgspec.Struct, frozen=True):
             max_price=price.from_text(spec.max_price, "down")[0],
             min_qty=qty.from_text(spec.min_qty, "up")[0], max_qty=qty.from_text(spec.max_qty, "down")[0],
             market_max_qty=qty.from_text(spec.market_max_qty, "down")[0],
-            min_notional=Fraction(Decimal(spec.min_notional)), max_num_orders=spec.max_num_orders,
+            min_notional=money.of(spec.min_notional), max_num_orders=spec.max_num_orders,
             percent_up=Fraction(Decimal(spec.percent_price_up)),
-            percent_down=Fraction(Decimal(spec.percent_price_down)), spec=spec)
+            percent_down=Fraction(Decimal(spec.percent_price_down)), spec=spec,
+            unit_notional=int(one))
 
-    def notional(self, price_ticks: int, qty_steps: int) -> Fraction:
-        return price_ticks * qty_steps * self.price.size * self.qty.size
+    def notional(self, price_ticks: int, qty_steps: int) -> int:
+        """price x qty in money units, exact."""
+        return price_ticks * qty_steps * self.unit_notional

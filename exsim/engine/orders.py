@@ -23,7 +23,10 @@ CANCELED, EXPIRED, REJECTED = "CANCELED", "EXPIRED", "REJECTED"
 OPEN_STATUSES = frozenset({NEW, PARTIALLY_FILLED})
 
 
-class Order(msgspec.Struct, kw_only=True):
+# gc=False: every order ever accepted stays in the account's history and holds only ints, strs,
+# bools and a Fraction, never a container that could lead back to it, so it cannot be part of a
+# cycle; untracked, the history does not lengthen full GC walks (loop stalls).
+class Order(msgspec.Struct, kw_only=True, gc=False):
     order_id: int
     client_order_id: str
     account: str

@@ -4,6 +4,7 @@ nothing of HTTP or DuckDB: it reports through the hooks in engine/events.py.
 """
 from __future__ import annotations
 
+import random
 import re
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -13,7 +14,7 @@ from typing import Callable, Iterable, Optional
 from ..config import Config
 from ..timeutil import FUNDING_PERIOD_MS
 from . import errors as E
-from . import matching
+from . import matching, money
 from .account import Account, Income, Trade
 from .errors import ExchangeError, bad_param, missing_param, reject
 from .events import AccountListener, MarketListener, Recorder
@@ -26,6 +27,8 @@ from .requests import NewOrder
 DEFAULT_ACCOUNT = "default"
 CLIENT_ID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 PRICE_NEEDED = {"LIMIT", "STOP", "TAKE_PROFIT"}
+NO_CALLBACK = Fraction(0)
+CLIENT_ID_SEED = "exsim-client-order-ids"
 STOP_NEEDED = {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"}
 
 
@@ -74,15 +77,18 @@ class Sim:
         self.equity_every = max(1, cfg.store.equity_every_bars)
         self._next_id = 1
         self._tran_id = 1
+        # client ids for orders sent without one: random-looking like Binance's, the same sequence
+        # in every run (reproducible), and no os.urandom per order (uuid4 cost ~70 µs in this VM)
+        self._client_ids = random.Random(CLIENT_ID_SEED)
         self.accounts: dict[str, Account] = {}
         self.reset_accounts()
 
     # --- run lifecycle --------------------------------------------------------------------
 
     def reset_accounts(self) -> None:
-        bal = Fraction(Decimal(str(self.cfg.starting_balance)))
+        bal = money.of(self.cfg.starting_balance)
         if self.cfg.auth == "verify":
-            self.accounts = {k.key: Account(k.key, Fraction(Decimal(str(k.balance))) if k.balance else bal,
+            self.accounts = {k.key: Account(k.key, money.of(k.balance) if k.balance else bal,
                                             self.cfg.default_leverage) for k in self.cfg.api_keys}
         else:
             self.accounts = {DEFAULT_ACCOUNT: Account(DEFAULT_ACCOUNT, bal, self.cfg.default_leverage)}
@@ -91,6 +97,7 @@ class Sim:
     def start_run(self, created_ms: int, params_json: str, meta: dict, start_ms: int) -> str:
         """A fresh run: new id, fresh accounts, the market rewound to `start_ms`."""
         self.run_id = str(uuid.uuid4())
+        self._client_ids = random.Random(CLIENT_ID_SEED)
         self.run_status = "running"
         self.bars_done = 0
         self.sim_time = start_ms
@@ -106,7 +113,7 @@ class Sim:
         self.run_status = status
         final = None
         for acct in self.accounts.values():
-            eq = float(self.equity(acct))
+            eq = money.to_float(self.equity(acct))
             self.recorder.equity(self.run_id, acct.name, self.sim_time, eq)
             if acct.name in (DEFAULT_ACCOUNT, next(iter(self.accounts))):
                 final = eq if final is None else final
@@ -145,7 +152,7 @@ class Sim:
         if final and self._active and self.bars_done % self.equity_every == 0:
             for acct in self._active:
                 if any(p.amt for p in acct.positions.values()):
-                    self.recorder.equity(self.run_id, acct.name, now, float(self.equity(acct)))
+                    self.recorder.equity(self.run_id, acct.name, now, money.to_float(self.equity(acct)))
         if self.market_listener.active:
             self.market_listener.on_tick(ts, bo, bh, bl, sc, bv, final)
 
@@ -187,7 +194,7 @@ class Sim:
                 pos = acct.positions.get(m.inst.symbol)
                 if not pos or not pos.amt or not rate:
                     continue
-                pay = pos.amt * m.inst.qty.size * m.inst.price.value(m.last) * rate
+                pay = money.div_round(m.inst.notional(m.last, pos.amt) * rate.numerator, rate.denominator)
                 acct.wallet -= pay
                 acct.update_time = when
                 self._income(acct, m.inst.symbol, "FUNDING_FEE", -pay, when)
@@ -276,7 +283,7 @@ class Sim:
         if cid is not None and not CLIENT_ID_RE.match(cid):
             raise reject(E.CLIENT_ID_INVALID)
         if cid is None:
-            cid = "exsim-" + uuid.uuid4().hex[:22]
+            cid = f"exsim-{self._client_ids.getrandbits(88):022x}"
 
         qty = 0
         if req.quantity:
@@ -286,9 +293,9 @@ class Sim:
         price = self._to_grid(inst.price, req.price, "price", "nearest") if req.price else 0
         stop = self._to_grid(inst.price, req.stop_price, "stopPrice", "nearest") if req.stop_price else 0
         act = self._to_grid(inst.price, req.activation_price, "activationPrice", "nearest") if req.activation_price else 0
-        cb = Fraction(0)
+        cb = NO_CALLBACK
         if otype == TRAILING_STOP_MARKET:
-            cb = self._decimal(req.callback_rate, "callbackRate")
+            cb = Fraction(self._decimal(req.callback_rate, "callbackRate"))
             if not Fraction(1, 10) <= cb <= 10:
                 raise ExchangeError(-1130, "Data sent for parameter 'callbackRate' is not valid.")
         now = self.sim_time
@@ -320,9 +327,10 @@ class Sim:
             if ticks and ticks > inst.max_price:
                 raise ExchangeError(-1013, "Filter failure: PRICE_FILTER")
         if price and order.orig_type == LIMIT:
-            if price > m.last * inst.percent_up:
+            up, down = inst.percent_up, inst.percent_down
+            if price * up.denominator > m.last * up.numerator:
                 raise reject(E.PRICE_ABOVE_CAP)
-            if price < m.last * inst.percent_down:
+            if price * down.denominator < m.last * down.numerator:
                 raise reject(E.PRICE_BELOW_FLOOR)
         ref = price or order.stop_price or m.last
         if qty and not order.reduce_only and inst.notional(ref, qty) < inst.min_notional:
@@ -354,14 +362,15 @@ class Sim:
         if adds <= 0:
             return
         px = order.price or order.stop_price or m.last
-        need = inst.notional(max(px, m.last) if order.side == BUY else px, adds) / acct.position(inst.symbol).leverage
+        need = money.div_round(inst.notional(max(px, m.last) if order.side == BUY else px, adds),
+                               acct.position(inst.symbol).leverage)
         if need > self.available(acct):
             raise reject(E.MARGIN_INSUFFICIENT)
 
     def _to_grid(self, grid, text: str, name: str, rounding: str) -> int:
-        self._decimal(text, name)
+        d = self._decimal(text, name)
         try:
-            n, exact = grid.from_text(text, rounding)
+            n, exact = grid.from_decimal(d, rounding)
         except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError):
             raise bad_param(name) from None
         if not exact and self.cfg.strict_filters:
@@ -369,7 +378,7 @@ class Sim:
         return n
 
     @staticmethod
-    def _decimal(text: str, name: str) -> Fraction:
+    def _decimal(text: str, name: str) -> Decimal:
         try:
             d = Decimal(text)
         except (InvalidOperation, ValueError, TypeError):
@@ -382,7 +391,7 @@ class Sim:
             raise reject(E.QTY_NOT_POSITIVE)
         if d < 0:
             raise bad_param(name)
-        return Fraction(d)
+        return d
 
     def cancel_order(self, acct: Account, symbol: str, order_id: int | None, client_id: str | None) -> Order:
         self.instrument(symbol)
@@ -452,20 +461,20 @@ class Sim:
 
     # --- valuations -----------------------------------------------------------------------
 
-    def unrealized(self, acct: Account) -> Fraction:
-        return sum((acct.unrealized(m.inst, m.last) for m in self.markets.values()), Fraction(0))
+    def unrealized(self, acct: Account) -> int:
+        return sum(acct.unrealized(m.inst, m.last) for m in self.markets.values())
 
-    def equity(self, acct: Account) -> Fraction:
+    def equity(self, acct: Account) -> int:
         return acct.wallet + self.unrealized(acct)
 
-    def initial_margin(self, acct: Account) -> tuple[Fraction, Fraction]:
-        pos = sum((acct.position_margin(m.inst, m.last) for m in self.markets.values()), Fraction(0))
-        orders = sum((acct.order_margin(m.inst, m.last) for m in self.markets.values()), Fraction(0))
+    def initial_margin(self, acct: Account) -> tuple[int, int]:
+        pos = sum(acct.position_margin(m.inst, m.last) for m in self.markets.values())
+        orders = sum(acct.order_margin(m.inst, m.last) for m in self.markets.values())
         return pos, orders
 
-    def available(self, acct: Account) -> Fraction:
+    def available(self, acct: Account) -> int:
         pos_im, ord_im = self.initial_margin(acct)
-        return max(Fraction(0), self.equity(acct) - pos_im - ord_im)
+        return max(0, self.equity(acct) - pos_im - ord_im)
 
     # --- internals ------------------------------------------------------------------------
 
@@ -488,7 +497,7 @@ class Sim:
         for listener in self.account_listeners:
             listener.on_order(acct, order, event if event != "FILLED" else "TRADE", trade)
 
-    def _income(self, acct: Account, symbol: str, kind: str, amount: Fraction, when: int, trade_id: int = 0) -> None:
+    def _income(self, acct: Account, symbol: str, kind: str, amount: int, when: int, trade_id: int = 0) -> None:
         inc = Income(tran_id=self._tran_id, symbol=symbol, income_type=kind, income=amount, time=when,
                      trade_id=trade_id)
         self._tran_id += 1
@@ -524,13 +533,13 @@ class Sim:
                       is_maker=is_maker, time=now)
         acct.trades.append(trade)
         self.recorder.fill(self.run_id, acct.name, trade, inst.symbol, inst.price.to_float(price),
-                           inst.qty.to_float(qty), float(realized), float(fee))
+                           inst.qty.to_float(qty), money.to_float(realized), money.to_float(fee))
         if realized:
             self._income(acct, inst.symbol, "REALIZED_PNL", realized, now, trade.trade_id)
         if fee:
             self._income(acct, inst.symbol, "COMMISSION", -fee, now, trade.trade_id)
         self._event(acct, order, order.status, trade)
-        self.recorder.equity(self.run_id, acct.name, now, float(self.equity(acct)))
+        self.recorder.equity(self.run_id, acct.name, now, money.to_float(self.equity(acct)))
         for listener in self.account_listeners:
             listener.on_balance(acct, "ORDER")
         self._expire_stale_reduce_only(acct, inst.symbol)

@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from ..engine.events import Recorder
+from ..engine.money import to_float
 
 log = logging.getLogger("exsim.store")
 WRITE_SLICE_ROWS = 8192  # rows per Arrow table handed to DuckDB (see _write)
@@ -81,7 +82,7 @@ class BatchWriter(Recorder):
 
     def income(self, run_id, account, income) -> None:
         self._rows["income"].append((run_id, account, income.time, income.symbol, income.income_type,
-                                     float(income.income), income.tran_id, income.trade_id))
+                                     to_float(income.income), income.tran_id, income.trade_id))
 
     # --- flushing -------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import msgspec
 from aiohttp import web
 
 from ..engine.errors import ExchangeError
+from ..engine.money import to_float
 from ..engine.sim import DEFAULT_ACCOUNT
 from ..store.reader import NoData
 from ..timeutil import parse_time_ms
@@ -120,8 +121,8 @@ async def status(request: web.Request) -> web.Response:
     return json_response({
         "symbol": cfg.symbol, "interval": cfg.interval, "run_id": sim.run_id, "run_status": sim.run_status,
         "ws_clients": len(fanout.clients), "bars_loaded": total, "bars_done": sim.bars_done,
-        "equity_now": float(sim.equity(acct)), "balance": money(acct.wallet),
-        "position": {"qty": float(pos.amt * inst.qty.size), "avg_price": float(pos.entry)},
+        "equity_now": to_float(sim.equity(acct)), "balance": money(acct.wallet),
+        "position": {"qty": float(pos.amt * inst.qty.size), "avg_price": float(pos.entry(inst))},
         "leverage": pos.leverage, "margin_type": "cross" if pos.margin_type == "CROSSED" else "isolated",
         "dual_side": acct.dual_side, "sim_time": sim.sim_time,
         "progress": round(sim.bars_done / total, 6) if total else 0.0,

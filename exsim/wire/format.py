@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from ..engine import money as M
 from ..engine.account import Account, Income, Trade
 from ..engine.instrument import Instrument
 from ..engine.orders import NEW, TRAILING_STOP_MARKET, Order
 from ..engine.sim import Sim
 
 
-def money(x: Fraction, decimals: int = 8) -> str:
-    """Exact decimal text, rounded half-even to `decimals` (Binance prints 8 for balances)."""
+money = M.text  # money units -> text, half-even to 8 decimals unless told
+
+
+def decimal_text(x: Fraction, decimals: int = 8) -> str:
+    """An exact price or rate as text, rounded half-even to `decimals`."""
     scaled = round(x * 10 ** decimals)
     sign = "-" if scaled < 0 else ""
     q, r = divmod(abs(scaled), 10 ** decimals)
@@ -32,10 +36,10 @@ def order_json(inst: Instrument, order: Order, *, ack: bool = False, with_time: 
     out = {
         "orderId": order.order_id, "symbol": order.symbol, "status": status,
         "clientOrderId": order.client_order_id, "price": inst.price.fmt(order.price),
-        "avgPrice": money(avg, max(inst.price.decimals, 2)),
+        "avgPrice": decimal_text(avg, max(inst.price.decimals, 2)),
         "origQty": inst.qty.fmt(order.qty), "executedQty": inst.qty.fmt(executed),
         "cumQty": inst.qty.fmt(executed),
-        "cumQuote": money(Fraction(0) if ack else order.cum_quote_units * inst.price.size * inst.qty.size,
+        "cumQuote": money(0 if ack else order.cum_quote_units * inst.unit_notional,
                           inst.price.decimals + inst.qty.decimals),
         "timeInForce": order.time_in_force, "type": order.type if order.triggered else order.orig_type,
         "origType": order.orig_type, "reduceOnly": order.reduce_only,
@@ -46,7 +50,7 @@ def order_json(inst: Instrument, order: Order, *, ack: bool = False, with_time: 
     }
     if order.orig_type == TRAILING_STOP_MARKET:
         out["activatePrice"] = inst.price.fmt(order.activation_price)
-        out["priceRate"] = money(order.callback_rate, 1)
+        out["priceRate"] = decimal_text(order.callback_rate, 1)
     if with_time:
         out["time"] = order.time
     return out
@@ -65,11 +69,11 @@ def algo_json(inst: Instrument, order: Order) -> dict:
         "selfTradePreventionMode": "NONE", "workingType": order.working_type, "priceMatch": "NONE",
         "closePosition": order.close_position, "priceProtect": order.price_protect,
         "reduceOnly": order.reduce_only, "activatePrice": inst.price.fmt(order.activation_price),
-        "callbackRate": money(order.callback_rate, 1), "createTime": order.time,
+        "callbackRate": decimal_text(order.callback_rate, 1), "createTime": order.time,
         "updateTime": order.update_time, "triggerTime": order.trigger_time,
         "goodTillDate": order.good_till_date,
         "actualOrderId": str(order.order_id) if order.triggered else "",
-        "actualPrice": money(avg_price(inst, order), inst.price.decimals) if order.executed else "0",
+        "actualPrice": decimal_text(avg_price(inst, order), inst.price.decimals) if order.executed else "0",
         "actualQty": inst.qty.fmt(order.executed),
     }
 
@@ -92,29 +96,29 @@ def income_json(inc: Income, asset: str = "USDT") -> dict:
 
 
 def _position_numbers(sim: Sim, acct: Account, symbol: str) -> dict:
+    """Money figures in units (ints); prices (mark, entry, liquidation, break-even) exact Fractions."""
     m = sim.markets[symbol]
     inst = m.inst
     pos = acct.position(symbol)
     mark = inst.price.value(m.last)
-    amt = pos.amt * inst.qty.size
-    notional = amt * mark
+    entry = pos.entry(inst)
+    notional = inst.notional(m.last, pos.amt)
     upnl = acct.unrealized(inst, m.last)
     im = acct.position_margin(inst, m.last)
     oim = acct.order_margin(inst, m.last)
     mmr = Fraction(4, 1000)  # first bracket of BTCUSDT; enough for liquidation estimates
-    maint = abs(notional) * mmr
+    maint = M.scale(mmr, abs(notional))
     liq = Fraction(0)
-    if amt:
+    bep = Fraction(0)
+    if pos.amt:
+        amt = pos.amt * inst.qty.size
         s = 1 if amt > 0 else -1
-        wb = acct.wallet
         denom = abs(amt) * mmr - s * abs(amt)
         if denom:
-            liq = max(Fraction(0), (wb - s * abs(amt) * pos.entry) / denom)
-    bep = Fraction(0)
-    if amt:
+            liq = max(Fraction(0), (M.usdt(acct.wallet) - s * abs(amt) * entry) / denom)
         rate = sim.fee_model.taker_rate
-        bep = pos.entry * (1 + rate) if amt > 0 else pos.entry * (1 - rate)
-    return dict(pos=pos, inst=inst, mark=mark, amt=amt, notional=notional, upnl=upnl, im=im,
+        bep = entry * (1 + rate) if amt > 0 else entry * (1 - rate)
+    return dict(pos=pos, inst=inst, mark=mark, entry=entry, notional=notional, upnl=upnl, im=im,
                 oim=oim, maint=maint, liq=liq, bep=bep)
 
 
@@ -122,9 +126,9 @@ def position_risk_v2(sim: Sim, acct: Account, symbol: str) -> dict:
     n = _position_numbers(sim, acct, symbol)
     inst, pos = n["inst"], n["pos"]
     return {
-        "symbol": symbol, "positionAmt": inst.qty.fmt(pos.amt), "entryPrice": money(pos.entry, 8),
-        "breakEvenPrice": money(n["bep"], 8), "markPrice": money(n["mark"], 8),
-        "unRealizedProfit": money(n["upnl"]), "liquidationPrice": money(n["liq"], 8),
+        "symbol": symbol, "positionAmt": inst.qty.fmt(pos.amt), "entryPrice": decimal_text(n["entry"]),
+        "breakEvenPrice": decimal_text(n["bep"]), "markPrice": decimal_text(n["mark"]),
+        "unRealizedProfit": money(n["upnl"]), "liquidationPrice": decimal_text(n["liq"]),
         "leverage": str(pos.leverage), "maxNotionalValue": "100000000",
         "marginType": "cross" if pos.margin_type == "CROSSED" else "isolated",
         "isolatedMargin": "0.00000000", "isAutoAddMargin": "false", "positionSide": "BOTH",
@@ -137,9 +141,9 @@ def position_risk_v3(sim: Sim, acct: Account, symbol: str) -> dict:
     inst, pos = n["inst"], n["pos"]
     return {
         "symbol": symbol, "positionSide": "BOTH", "positionAmt": inst.qty.fmt(pos.amt),
-        "entryPrice": money(pos.entry, 8), "breakEvenPrice": money(n["bep"], 8),
-        "markPrice": money(n["mark"], 8), "unRealizedProfit": money(n["upnl"]),
-        "liquidationPrice": money(n["liq"], 8), "isolatedMargin": "0", "notional": money(n["notional"]),
+        "entryPrice": decimal_text(n["entry"]), "breakEvenPrice": decimal_text(n["bep"]),
+        "markPrice": decimal_text(n["mark"]), "unRealizedProfit": money(n["upnl"]),
+        "liquidationPrice": decimal_text(n["liq"]), "isolatedMargin": "0", "notional": money(n["notional"]),
         "marginAsset": inst.quote, "isolatedWallet": "0", "initialMargin": money(n["im"] + n["oim"]),
         "maintMargin": money(n["maint"]), "positionInitialMargin": money(n["im"]),
         "openOrderInitialMargin": money(n["oim"]), "adl": 0, "bidNotional": "0", "askNotional": "0",
@@ -150,7 +154,7 @@ def position_risk_v3(sim: Sim, acct: Account, symbol: str) -> dict:
 def account_totals(sim: Sim, acct: Account) -> dict:
     upnl = sim.unrealized(acct)
     pos_im, ord_im = sim.initial_margin(acct)
-    maint = sum((_position_numbers(sim, acct, s)["maint"] for s in sim.markets), Fraction(0))
+    maint = sum(_position_numbers(sim, acct, s)["maint"] for s in sim.markets)
     avail = sim.available(acct)
     return {
         "totalInitialMargin": money(pos_im + ord_im), "totalMaintMargin": money(maint),
@@ -200,8 +204,8 @@ def account_json(sim: Sim, acct: Account, version: int) -> dict:
                 "symbol": symbol, "initialMargin": money(n["im"] + n["oim"]), "maintMargin": money(n["maint"]),
                 "unrealizedProfit": money(n["upnl"]), "positionInitialMargin": money(n["im"]),
                 "openOrderInitialMargin": money(n["oim"]), "leverage": str(pos.leverage),
-                "isolated": pos.margin_type == "ISOLATED", "entryPrice": money(pos.entry, 8),
-                "breakEvenPrice": money(n["bep"], 8), "maxNotional": "100000000", "bidNotional": "0",
+                "isolated": pos.margin_type == "ISOLATED", "entryPrice": decimal_text(n["entry"]),
+                "breakEvenPrice": decimal_text(n["bep"]), "maxNotional": "100000000", "bidNotional": "0",
                 "askNotional": "0", "positionSide": "BOTH", "positionAmt": n["inst"].qty.fmt(pos.amt),
                 "updateTime": pos.update_time})
         elif pos.amt or has_orders:

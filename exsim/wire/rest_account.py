@@ -6,7 +6,7 @@ import hashlib
 from aiohttp import web
 
 from ..engine.errors import bad_param
-from .format import account_json, balance_json, income_json, money, position_risk_v2, position_risk_v3
+from .format import account_json, balance_json, decimal_text, income_json, position_risk_v2, position_risk_v3
 from .keys import AUTH
 from .respond import json_response
 from .params import in_window, read_params
@@ -98,8 +98,8 @@ async def commission_rate(request: web.Request) -> web.Response:
     symbol = p.symbol()
     sim.instrument(symbol)
     return json_response({"symbol": symbol,
-                          "makerCommissionRate": money(sim.fee_model.maker_rate, 6),
-                          "takerCommissionRate": money(sim.fee_model.taker_rate, 6)})
+                          "makerCommissionRate": decimal_text(sim.fee_model.maker_rate, 6),
+                          "takerCommissionRate": decimal_text(sim.fee_model.taker_rate, 6)})
 
 
 @routes.get("/fapi/v1/income")

@@ -1,6 +1,8 @@
 """MARKET: fills at once at the last price, moved against the taker by slippage; taker fee."""
 from fractions import Fraction
 
+from exsim.engine.money import usdt
+
 from .helpers import bar, new_sim, place
 
 
@@ -10,8 +12,8 @@ def test_market_buy_fills_at_last_close_with_taker_fee():
     assert order.status == "FILLED"
     trade = sim.accounts["default"].trades[-1]
     assert trade.price == 500000 and trade.qty == 10 and not trade.is_maker
-    assert trade.fee == Fraction(500) * Fraction(2, 10000)  # 0.10 USDT on 500 USDT notional
-    assert sim.accounts["default"].wallet == 100000 - Fraction(1, 10)
+    assert usdt(trade.fee) == Fraction(500) * Fraction(2, 10000)  # 0.10 USDT on 500 USDT notional
+    assert usdt(sim.accounts["default"].wallet) == 100000 - Fraction(1, 10)
 
 
 def test_market_uses_close_of_the_latest_bar():
