@@ -1,6 +1,7 @@
-"""WebSocket market streams, Binance style, and the fan-out that feeds them.
+"""WebSocket connections, Binance style, and the fan-out that feeds them.
 
-Each replayed tick becomes one payload per subscribed stream, encoded once. At the end of a
+Each replayed tick becomes one payload per subscribed stream, encoded once (the builders are
+in streams.py). At the end of a
 clock batch `flush()` frames a stream's payloads into one bytes object (one for raw `/ws`
 clients, one for combined `{"stream","data"}` clients) and writes that same object to every
 subscriber's transport: one write per client per stream per batch, no await, no gather.
@@ -13,8 +14,8 @@ gets every bar. One that makes no progress for `STALL_SECONDS` is dropped, so a 
 cannot hold up the replay, and a batch's bytes are bounded (`batch_full()`) so that one flush
 never overflows an outbox nor stalls the loop copying into many sockets.
 
-Hot path (one kline subscriber is the common case): payloads are bytes %-templates filled in
-with cached price texts, and a batch's frames are joined once per stream and client kind.
+Hot path (one kline subscriber is the common case): a batch's frames are joined once per
+stream and client kind.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import logging
 import re
 import struct
 import time
-from typing import Callable, Optional
+from typing import Optional
 
 import orjson
 from aiohttp import WSMsgType, web
@@ -31,8 +32,8 @@ from ..config import Config
 from ..engine.events import MarketListener
 from ..engine.sim import Sim
 from .keys import CONFIG, FANOUT
-from .rest_market import book
 from .rolling import Rolling24h
+from .streams import Builder, Payloads
 
 log = logging.getLogger("exsim.ws")
 _LISTEN_KEY = re.compile(r"^[0-9a-zA-Z]{32,80}$")
@@ -75,37 +76,6 @@ def frames(payloads: list[bytes], head: bytes = b"", tail: bytes = b"") -> bytes
     return b"".join(parts)
 
 
-class PriceText:
-    """Grid.fmt as bytes, cached: a replay keeps revisiting the same ticks. A miss is put
-    together from the integer part (cached too: it changes slowly) and a table of the
-    fraction texts, which costs a third of formatting the number."""
-
-    def __init__(self, grid) -> None:
-        self.fmt = grid.fmt
-        self.units, self.decimals, self.scale = grid.units, grid.decimals, 10 ** grid.decimals
-        self.cache: dict[int, bytes] = {}
-        self.heads: dict[int, bytes] = {}  # integer part -> b"42008."
-        d = self.decimals
-        self.tails = [b"%0*d" % (d, r) for r in range(self.scale)] if 0 < d <= 4 else None
-
-    def miss(self, n: int) -> bytes:
-        if len(self.cache) >= 1 << 16:
-            self.cache.clear()
-        v = n * self.units
-        if self.tails is not None and v >= 0:
-            q, r = divmod(v, self.scale)
-            head = self.heads.get(q)
-            if head is None:
-                if len(self.heads) >= 1 << 16:
-                    self.heads.clear()
-                head = self.heads[q] = b"%d." % q
-            text = head + self.tails[r]
-        else:
-            text = self.fmt(n).encode()
-        self.cache[n] = text
-        return text
-
-
 class Client:
     __slots__ = ("ws", "transport", "combined", "streams", "closed", "msg_times", "__weakref__")
 
@@ -116,9 +86,6 @@ class Client:
         self.streams: set[str] = set()
         self.closed = False
         self.msg_times: list[float] = []
-
-
-Builder = Callable[[int, int, int, int, int, float, bool, int], Optional[bytes]]
 
 
 class Fanout(MarketListener):
@@ -133,43 +100,16 @@ class Fanout(MarketListener):
         self.active = False
         self.dropped = 0
         self.messages_sent = 0
-        self.rolling: Optional[Rolling24h] = None
-        self._trade_id = 0
         self._batch_bytes = 0  # payload bytes produced since the last flush
         self._n_subs = 0  # (client, stream) subscriptions: writes per flush, at most
         self._emit: list[tuple] = []  # (pending[stream].append, builder) of every built stream
         self._stalled_since: Optional[float] = None
         self._writes: list[tuple[Client, bytes]] = []  # queued by flush_some(), in order
         self._write_i = 0
-        inst = sim.market.inst
-        self._price = PriceText(inst.price)
-        self._p_units, self._p_scale = inst.price.units, 10 ** inst.price.decimals  # Grid.to_float
-        sym, qd = cfg.symbol, inst.qty.decimals
-        body = (f'"t":%d,"T":%d,"i":"{cfg.interval}","f":%d,"L":%d,"o":"%s","c":"%s","h":"%s","l":"%s",'
-                f'"v":"%.{qd}f","n":{cfg.ticks_per_bar},"x":%s,"q":"%.4f","V":"%.{qd}f","Q":"%.4f","B":"0"')
-        self._kline_tpl = (f'{{"e":"kline","E":%d,"s":"{sym}","k":{{"s":"{sym}",' + body + "}}").encode()
-        self._ckline_tpl = (f'{{"e":"continuous_kline","E":%d,"ps":"{sym}","ct":"PERPETUAL","k":{{'
-                            + body + "}}").encode()
-        self._kline = self._kline_builder()  # shadows the method below with a faster closure
-        self._known = self._stream_table()
+        self.payloads = Payloads(sim, cfg)
+        self._known = self.payloads.stream_table()
 
     # --- stream names ---------------------------------------------------------------------
-
-    def _stream_table(self) -> dict[str, tuple[str, Builder]]:
-        """lower-case name -> (Binance's spelling, payload builder). Payloads carry Binance's
-        spelling in `stream`, which clients like the modular SDK match against what they sent."""
-        sym = self.cfg.symbol.lower()
-        iv = self.cfg.interval
-        names = {
-            f"{sym}@kline_{iv}": self._kline, f"{sym}_perpetual@continuousKline_{iv}": self._continuous_kline,
-            f"{sym}@markPrice": self._mark_price, f"{sym}@markPrice@1s": self._mark_price,
-            f"{sym}@markPrice@3s": self._mark_price, "!markPrice@arr": self._mark_price_arr,
-            "!markPrice@arr@1s": self._mark_price_arr, f"{sym}@bookTicker": self._book_ticker,
-            "!bookTicker": self._book_ticker, f"{sym}@aggTrade": self._agg_trade,
-            f"{sym}@miniTicker": self._mini_ticker, "!miniTicker@arr": self._mini_ticker_arr,
-            f"{sym}@ticker": self._ticker,
-        }
-        return {name.lower(): (name, build) for name, build in names.items()}
 
     def resolve(self, name: str) -> Optional[str]:
         """Binance's spelling of a stream name, or None when this replay never produces it."""
@@ -193,7 +133,7 @@ class Fanout(MarketListener):
             self.builders[stream] = known[1]
             self.pending.setdefault(stream, [])
         if stream.lower().endswith("ticker") or "miniticker" in stream.lower():
-            self.rolling = self.rolling or Rolling24h()
+            self.payloads.rolling = self.payloads.rolling or Rolling24h()
         self._membership_changed()
 
     def unsubscribe(self, client: Client, stream: str) -> None:
@@ -243,8 +183,9 @@ class Fanout(MarketListener):
 
     def on_tick(self, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool) -> None:
         now = self.sim.sim_time
-        if self.rolling is not None and final:
-            self.rolling.add(ts, o, h, l, v, v * self.sim.market.inst.price.to_float(c))
+        rolling = self.payloads.rolling
+        if rolling is not None and final:
+            rolling.add(ts, o, h, l, v, v * self.sim.market.inst.price.to_float(c))
         size = 0
         for add, build in self._emit:
             payload = build(ts, o, h, l, c, v, final, now)
@@ -333,93 +274,6 @@ class Fanout(MarketListener):
             return False
         self._write_i = end
         return True
-
-    # --- payloads (one encode per tick per stream) ----------------------------------------
-
-    def _k(self, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool, now: int) -> tuple:
-        """The values of a kline payload's template (`_kline_tpl`, `_ckline_tpl`)."""
-        cache, miss = self._price.cache, self._price.miss
-        quote = v * (float(c * self._p_units) / self._p_scale)  # v * Grid.to_float(c), exactly
-        tid = self._trade_id
-        return (now, ts, ts + self.sim.market.interval_ms - 1, tid - self.cfg.ticks_per_bar + 1, tid,
-                cache.get(o) or miss(o), cache.get(c) or miss(c), cache.get(h) or miss(h),
-                cache.get(l) or miss(l), v, b"true" if final else b"false", quote, v / 2, quote / 2)
-
-    def _kline(self, ts, o, h, l, c, v, final, now) -> bytes:
-        return self._kline_tpl % self._k(ts, o, h, l, c, v, final, now)
-
-    def _kline_builder(self) -> Builder:
-        """`_kline` as a closure over its constants (`_k` inlined): the hot path of a replay with
-        kline subscribers, where attribute lookups were a fifth of the cost."""
-        miss, get = self._price.miss, self._price.cache.get  # miss() clears that dict in place
-        tpl, units, scale = self._kline_tpl, self._p_units, self._p_scale
-        last_ms, n = self.sim.market.interval_ms - 1, self.cfg.ticks_per_bar
-
-        def kline(ts, o, h, l, c, v, final, now) -> bytes:
-            quote = v * (float(c * units) / scale)
-            tid = self._trade_id
-            return tpl % (now, ts, ts + last_ms, tid - n + 1, tid, get(o) or miss(o), get(c) or miss(c),
-                          get(h) or miss(h), get(l) or miss(l), v, b"true" if final else b"false",
-                          quote, v / 2, quote / 2)
-
-        return kline
-
-    def _continuous_kline(self, ts, o, h, l, c, v, final, now) -> bytes:
-        return self._ckline_tpl % self._k(ts, o, h, l, c, v, final, now)
-
-    def _mark_item(self, c: int, now: int) -> str:
-        m = self.sim.market
-        p = m.inst.price.fmt(c)
-        return (f'{{"e":"markPriceUpdate","E":{now},"s":"{self.cfg.symbol}","p":"{p}","i":"{p}",'
-                f'"P":"{p}","r":"{float(m.last_funding_rate):.8f}","T":{m.next_funding_time}}}')
-
-    def _mark_price(self, ts, o, h, l, c, v, final, now) -> bytes:
-        return self._mark_item(c, now).encode()
-
-    def _mark_price_arr(self, ts, o, h, l, c, v, final, now) -> bytes:
-        return f"[{self._mark_item(c, now)}]".encode()
-
-    def _book_ticker(self, ts, o, h, l, c, v, final, now) -> bytes:
-        inst = self.sim.market.inst
-        bid, ask = book(self.sim, self.cfg.symbol, self.cfg.spread_bps)
-        qty = inst.qty.fmt(inst.min_qty * 100)
-        return (f'{{"e":"bookTicker","u":{self.sim.bars_done},"E":{now},"T":{now},"s":"{self.cfg.symbol}",'
-                f'"b":"{inst.price.fmt(bid)}","B":"{qty}","a":"{inst.price.fmt(ask)}","A":"{qty}"}}').encode()
-
-    def _agg_trade(self, ts, o, h, l, c, v, final, now) -> bytes:
-        """One synthetic trade per tick: the tick's close, the volume it added."""
-        inst = self.sim.market.inst
-        self._trade_id += 1
-        q = v / self.cfg.ticks_per_bar
-        return (f'{{"e":"aggTrade","E":{now},"s":"{self.cfg.symbol}","a":{self._trade_id},'
-                f'"p":"{inst.price.fmt(c)}","q":"{q:.{inst.qty.decimals}f}","nq":"{q:.{inst.qty.decimals}f}",'
-                f'"f":{self._trade_id},"l":{self._trade_id},"T":{now},"m":{"true" if c < o else "false"}}}').encode()
-
-    def _mini_item(self, o, h, l, c, now) -> str:
-        f = self.sim.market.inst.price.fmt
-        ro, rh, rl, _, vol, quote = self.rolling.snapshot(h, l, o)
-        qd = self.sim.market.inst.qty.decimals
-        return (f'{{"e":"24hrMiniTicker","E":{now},"s":"{self.cfg.symbol}","c":"{f(c)}","o":"{f(ro)}",'
-                f'"h":"{f(rh)}","l":"{f(rl)}","v":"{vol:.{qd}f}","q":"{quote:.2f}"}}')
-
-    def _mini_ticker(self, ts, o, h, l, c, v, final, now) -> bytes:
-        return self._mini_item(o, h, l, c, now).encode()
-
-    def _mini_ticker_arr(self, ts, o, h, l, c, v, final, now) -> bytes:
-        return f"[{self._mini_item(o, h, l, c, now)}]".encode()
-
-    def _ticker(self, ts, o, h, l, c, v, final, now) -> bytes:
-        inst = self.sim.market.inst
-        f = inst.price.fmt
-        ro, rh, rl, first, vol, quote = self.rolling.snapshot(h, l, o)
-        change = inst.price.to_float(c - ro)
-        pct = 100 * (c - ro) / ro if ro else 0.0
-        qd = inst.qty.decimals
-        return (f'{{"e":"24hrTicker","E":{now},"s":"{self.cfg.symbol}","p":"{change:.{inst.price.decimals}f}",'
-                f'"P":"{pct:.3f}","w":"{(quote / vol if vol else 0):.{inst.price.decimals}f}","c":"{f(c)}",'
-                f'"Q":"{inst.qty.fmt(inst.min_qty)}","o":"{f(ro)}","h":"{f(rh)}","l":"{f(rl)}",'
-                f'"v":"{vol:.{qd}f}","q":"{quote:.2f}","O":{first or ts},"C":{now - 1},"F":1,'
-                f'"L":{self._trade_id},"n":{max(1, self._trade_id)}}}').encode()
 
 
 # --- connections ----------------------------------------------------------------------------
