@@ -217,6 +217,10 @@ class Sim:
         self._next_id += 1
         return oid
 
+    def new_client_id(self) -> str:
+        """An id for an order sent without one (Binance makes one up too)."""
+        return f"exsim-{self._client_ids.getrandbits(88):022x}"
+
     def place_order(self, acct: Account, req: NewOrder, dry_run: bool = False) -> Order:
         """Validate like Binance, accept, and execute what executes at once.
         With dry_run (POST /order/test) only the validation happens."""
@@ -283,7 +287,7 @@ class Sim:
         if cid is not None and not CLIENT_ID_RE.match(cid):
             raise reject(E.CLIENT_ID_INVALID)
         if cid is None:
-            cid = f"exsim-{self._client_ids.getrandbits(88):022x}"
+            cid = self.new_client_id()
 
         qty = 0
         if req.quantity:

@@ -3,7 +3,6 @@ parameters, calls the Sim synchronously (so a request is applied atomically betw
 steps) and formats the answer."""
 from __future__ import annotations
 
-import uuid
 from collections import deque
 
 from aiohttp import web
@@ -29,7 +28,7 @@ async def signed(request: web.Request) -> tuple[Params, Sim, Account]:
     return p, request.app[SIM], acct
 
 
-def new_order_request(p: Params, algo: bool = False) -> NewOrder:
+def new_order_request(p: Params, sim: Sim, algo: bool = False) -> NewOrder:
     resp_type = p.opt("newOrderRespType") or "ACK"
     if resp_type not in ("ACK", "RESULT"):
         raise bad_param("newOrderRespType")
@@ -40,7 +39,7 @@ def new_order_request(p: Params, algo: bool = False) -> NewOrder:
         close_position=p.bool("closePosition"),
         new_client_order_id=None if algo else p.opt("newClientOrderId"),
         # Binance generates a clientAlgoId when none is sent (like newClientOrderId)
-        client_algo_id=(p.opt("clientAlgoId") or "exsim-" + uuid.uuid4().hex[:22]) if algo else None,
+        client_algo_id=(p.opt("clientAlgoId") or sim.new_client_id()) if algo else None,
         working_type=p.opt("workingType") or "CONTRACT_PRICE",
         activation_price=p.opt("activatePrice" if algo else "activationPrice"),
         callback_rate=p.opt("callbackRate"), price_protect=p.bool("priceProtect"),
@@ -73,7 +72,7 @@ def _id(p: Params) -> tuple[int | None, str | None]:
 @routes.post("/fapi/v1/order")
 async def new_order(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    req = new_order_request(p)
+    req = new_order_request(p, sim)
     order = sim.place_order(acct, req)
     ack = (p.opt("newOrderRespType") or "ACK") == "ACK"
     return json_response(order_json(sim.instrument(order.symbol), order, ack=ack), _order_headers(request))
@@ -82,7 +81,7 @@ async def new_order(request: web.Request) -> web.Response:
 @routes.post("/fapi/v1/order/test")
 async def test_order(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    sim.place_order(acct, new_order_request(p), dry_run=True)
+    sim.place_order(acct, new_order_request(p, sim), dry_run=True)
     return json_response({})
 
 
@@ -184,7 +183,7 @@ async def new_algo_order(request: web.Request) -> web.Response:
         raise bad_param("algoType")
     if p.req("type") not in CONDITIONAL:
         raise ExchangeError(-1116, "Invalid orderType.")
-    order = sim.place_order(acct, new_order_request(p, algo=True))
+    order = sim.place_order(acct, new_order_request(p, sim, algo=True))
     return json_response(algo_json(sim.instrument(order.symbol), order), _order_headers(request))
 
 
