@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Optional
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 
@@ -82,8 +82,25 @@ class Params:
         return value.upper() if value is not None else None
 
 
+MAX_FIELDS = 200
+
+
 def _pairs(text: str) -> list[tuple[str, str]]:
-    return parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=200)
+    """parse_qsl(text, keep_blank_values=True, max_num_fields=200), without its per-call setup:
+    a signed order body has ~8 plain fields, and parse_qsl was a tenth of the request's cost."""
+    if not text:
+        return []
+    if text.count("&") >= MAX_FIELDS:
+        raise ValueError("Max number of fields exceeded")
+    out = []
+    for part in text.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        if "%" in part or "+" in part:
+            key, value = unquote_plus(key), unquote_plus(value)
+        out.append((key, value))
+    return out
 
 
 def _json_pairs(body: str) -> list[tuple[str, str]]:
