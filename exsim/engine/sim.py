@@ -5,31 +5,25 @@ nothing of HTTP or DuckDB: it reports through the hooks in engine/events.py.
 from __future__ import annotations
 
 import random
-import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from typing import Callable, Iterable, Optional
 
 from ..config import Config
 from ..timeutil import FUNDING_PERIOD_MS
 from . import errors as E
-from . import matching, money
+from . import matching, money, validation
 from .account import Account, Income, Trade
 from .errors import ExchangeError, bad_param, missing_param, reject
 from .events import AccountListener, MarketListener, Recorder
 from .fees import BpsSlippage, MakerTakerFee
 from .instrument import Instrument
-from .orders import (BUY, CANCELED, CONDITIONAL, EXECUTES_AS, EXPIRED, FILLED, LIMIT, MARKET,
-                     NEW, ORDER_TYPES, SELL, TIME_IN_FORCE, TRAILING_STOP_MARKET, Order)
+from .orders import BUY, CANCELED, CONDITIONAL, EXPIRED, FILLED, LIMIT, MARKET, Order
 from .requests import NewOrder
 
 DEFAULT_ACCOUNT = "default"
-CLIENT_ID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
-PRICE_NEEDED = {"LIMIT", "STOP", "TAKE_PROFIT"}
-NO_CALLBACK = Fraction(0)
 CLIENT_ID_SEED = "exsim-client-order-ids"
-STOP_NEEDED = {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"}
 
 
 class Market:
@@ -226,8 +220,8 @@ class Sim:
         With dry_run (POST /order/test) only the validation happens."""
         inst = self.instrument(req.symbol)
         m = self.markets[inst.symbol]
-        order = self._build_order(acct, inst, m, req)
-        self._check_placement(acct, inst, m, order, req)
+        order = validation.build_order(self, acct, inst, m, req)
+        validation.check_placement(self, acct, inst, m, order)
         if dry_run:
             return order
         acct.orders[order.order_id] = order
@@ -247,155 +241,6 @@ class Sim:
             acct.by_client_id[(order.symbol, order.client_order_id)] = order
         self._refresh_active(acct)
         return order
-
-    def _build_order(self, acct: Account, inst: Instrument, m: Market, req: NewOrder) -> Order:
-        side, otype = req.side, req.type
-        if side not in (BUY, SELL):
-            raise ExchangeError(-1117, "Invalid side.")
-        if otype not in ORDER_TYPES:
-            raise ExchangeError(-1116, "Invalid orderType.")
-        if otype in CONDITIONAL and not req.algo and not self.cfg.conditional_on_order_endpoint:
-            raise reject(E.CONDITIONAL_ON_ORDER)
-        if req.position_side not in ("BOTH", "LONG", "SHORT"):
-            raise bad_param("positionSide")
-        if req.position_side != "BOTH":
-            raise ExchangeError(-4061, "Order's position side does not match user's setting.")
-        tif = req.time_in_force or "GTC"
-        if tif not in TIME_IN_FORCE:
-            raise ExchangeError(-1115, "Invalid timeInForce.")
-        if otype == LIMIT and not req.time_in_force:
-            raise missing_param("timeInForce")
-        if req.working_type not in ("MARK_PRICE", "CONTRACT_PRICE"):
-            raise bad_param("workingType")
-        if req.close_position and otype not in ("STOP_MARKET", "TAKE_PROFIT_MARKET"):
-            raise bad_param("closePosition")
-        if req.close_position and req.quantity:
-            raise ExchangeError(-1106, "Parameter 'quantity' sent when not required.")
-        if req.close_position and req.reduce_only:
-            raise ExchangeError(-1106, "Parameter 'reduceOnly' sent when not required.")
-        if not req.close_position and not req.quantity:
-            raise missing_param("quantity")
-        if otype in PRICE_NEEDED and not req.price:
-            raise missing_param("price")
-        if otype == MARKET and req.price:
-            raise ExchangeError(-1106, "Parameter 'price' sent when not required.")
-        if otype in STOP_NEEDED and not req.stop_price:
-            raise missing_param("stopPrice")
-        if otype == TRAILING_STOP_MARKET and not req.callback_rate:
-            raise missing_param("callbackRate")
-        cid = req.new_client_order_id or req.client_algo_id
-        if cid is not None and not CLIENT_ID_RE.match(cid):
-            raise reject(E.CLIENT_ID_INVALID)
-        if cid is None:
-            cid = self.new_client_id()
-
-        qty = 0
-        if req.quantity:
-            qty = self._to_grid(inst.qty, req.quantity, "quantity", "down")
-            if qty <= 0:
-                raise reject(E.QTY_NOT_POSITIVE)
-        price = self._to_grid(inst.price, req.price, "price", "nearest") if req.price else 0
-        stop = self._to_grid(inst.price, req.stop_price, "stopPrice", "nearest") if req.stop_price else 0
-        act = self._to_grid(inst.price, req.activation_price, "activationPrice", "nearest") if req.activation_price else 0
-        cb = NO_CALLBACK
-        if otype == TRAILING_STOP_MARKET:
-            cb = Fraction(self._decimal(req.callback_rate, "callbackRate"))
-            if not Fraction(1, 10) <= cb <= 10:
-                raise ExchangeError(-1130, "Data sent for parameter 'callbackRate' is not valid.")
-        now = self.sim_time
-        order = Order(order_id=self.new_order_id(), client_order_id=cid, account=acct.name,
-                      symbol=inst.symbol, side=side,
-                      type=EXECUTES_AS.get(otype, otype), orig_type=otype, time_in_force=tif,
-                      qty=qty, price=price if otype in PRICE_NEEDED else 0, stop_price=stop,
-                      reduce_only=req.reduce_only, close_position=req.close_position,
-                      working_type=req.working_type, price_protect=req.price_protect,
-                      activation_price=act, callback_rate=cb, time=now, update_time=now,
-                      good_till_date=req.good_till_date, client_algo_id=req.client_algo_id or "")
-        if otype == TRAILING_STOP_MARKET and not act:
-            order.trail_extreme = m.last  # active at once, from the current price
-        return order
-
-    def _check_placement(self, acct: Account, inst: Instrument, m: Market, order: Order, req: NewOrder) -> None:
-        if not m.last:
-            raise ExchangeError(-2010, "No market price yet: the replay has not revealed a bar.")
-        qty, price = order.qty, order.price
-        if qty:
-            max_qty = inst.market_max_qty if order.type == MARKET else inst.max_qty
-            if qty < inst.min_qty:
-                raise reject(E.QTY_BELOW_MIN)
-            if qty > max_qty:
-                raise reject(E.QTY_ABOVE_MAX)
-        for ticks in (order.price, order.stop_price, order.activation_price):
-            if ticks and ticks < inst.min_price:
-                raise reject(E.PRICE_BELOW_MIN)
-            if ticks and ticks > inst.max_price:
-                raise ExchangeError(-1013, "Filter failure: PRICE_FILTER")
-        if price and order.orig_type == LIMIT:
-            up, down = inst.percent_up, inst.percent_down
-            if price * up.denominator > m.last * up.numerator:
-                raise reject(E.PRICE_ABOVE_CAP)
-            if price * down.denominator < m.last * down.numerator:
-                raise reject(E.PRICE_BELOW_FLOOR)
-        ref = price or order.stop_price or m.last
-        if qty and not order.reduce_only and inst.notional(ref, qty) < inst.min_notional:
-            raise ExchangeError(-4164, f"Order's notional must be no smaller than "
-                                       f"{inst.spec.min_notional} (unless you choose reduce only).")
-        if (order.symbol, order.client_order_id) in acct.by_client_id:
-            raise reject(E.CLIENT_ID_DUPLICATE)
-        if sum(1 for o in acct.open_orders.values() if o.symbol == order.symbol) >= inst.max_num_orders:
-            raise reject(E.MAX_ORDERS)
-        pos = acct.position(inst.symbol)
-        if order.reduce_only and (pos.amt == 0 or (pos.amt > 0) == (order.side == BUY)):
-            raise reject(E.REDUCE_ONLY_REJECTED)
-        if order.orig_type in CONDITIONAL and matching.would_trigger(order, m.last):
-            raise reject(E.WOULD_TRIGGER)
-        if order.orig_type == LIMIT and matching.limit_marketable(order.side, price, m.last):
-            if order.time_in_force == "GTX":
-                raise reject(E.GTX_REJECTED)
-        elif order.orig_type == LIMIT and order.time_in_force == "FOK":
-            raise reject(E.FOK_REJECTED)
-        self._check_margin(acct, inst, m, order, pos.amt)
-
-    def _check_margin(self, acct: Account, inst: Instrument, m: Market, order: Order, amt: int) -> None:
-        """Reject (-2019) when the exposure this order adds needs more initial margin than
-        is available; the part that only reduces the position needs none."""
-        if order.reduce_only or order.close_position:
-            return
-        signed = order.qty if order.side == BUY else -order.qty
-        adds = abs(amt + signed) - abs(amt) if (amt > 0) != (signed > 0) and amt else order.qty
-        if adds <= 0:
-            return
-        px = order.price or order.stop_price or m.last
-        need = money.div_round(inst.notional(max(px, m.last) if order.side == BUY else px, adds),
-                               acct.position(inst.symbol).leverage)
-        if need > self.available(acct):
-            raise reject(E.MARGIN_INSUFFICIENT)
-
-    def _to_grid(self, grid, text: str, name: str, rounding: str) -> int:
-        d = self._decimal(text, name)
-        try:
-            n, exact = grid.from_decimal(d, rounding)
-        except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError):
-            raise bad_param(name) from None
-        if not exact and self.cfg.strict_filters:
-            raise reject(E.PRECISION)
-        return n
-
-    @staticmethod
-    def _decimal(text: str, name: str) -> Decimal:
-        try:
-            d = Decimal(text)
-        except (InvalidOperation, ValueError, TypeError):
-            raise bad_param(name) from None
-        if not d.is_finite() or abs(d) > Decimal(10) ** 15 or len(text) > 40:
-            raise bad_param(name)
-        if not -40 <= d.as_tuple().exponent <= 40:  # '1e-999999999': Fraction() would build 10**999999999
-            raise bad_param(name)
-        if d < 0 and name in ("quantity",):
-            raise reject(E.QTY_NOT_POSITIVE)
-        if d < 0:
-            raise bad_param(name)
-        return d
 
     def cancel_order(self, acct: Account, symbol: str, order_id: int | None, client_id: str | None) -> Order:
         self.instrument(symbol)
