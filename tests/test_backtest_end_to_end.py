@@ -10,7 +10,7 @@ import urllib.parse
 import duckdb
 
 from tests.conftest import make_dataset
-from tests.reliability.helpers import Gateway
+from tests.process import Gateway
 
 
 class Api:

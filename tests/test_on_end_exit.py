@@ -2,7 +2,7 @@
 import duckdb
 
 from tests.conftest import T0, make_dataset
-from tests.reliability.helpers import Gateway
+from tests.process import Gateway
 
 
 def test_gateway_exits_cleanly_at_end_of_data(tmp_path):

@@ -16,8 +16,10 @@ import time
 import duckdb
 import pytest
 
+from tests.process import REPO, Gateway, http
+
 from ..conftest import make_dataset
-from .helpers import FIGURES, REPO, Gateway, RawWs, get_json, http
+from .helpers import FIGURES, RawWs, get_json
 
 pytestmark = pytest.mark.timeout(180)
 STARTING_BALANCE = 100000.0

@@ -16,7 +16,9 @@ from aiohttp import WSMsgType
 from exsim.config import Config, WsConfig, load
 from exsim.wire.app import create_app
 
-from .helpers import REPO, Gateway, http, is_binance_error
+from tests.process import REPO, Gateway
+
+from .helpers import is_binance_error
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -17,7 +17,9 @@ import pytest
 
 from exsim.wire.keys import FANOUT
 
-from .helpers import FIGURES, REPO
+from tests.process import REPO
+
+from .helpers import FIGURES
 
 pytestmark = pytest.mark.timeout(120)
 
