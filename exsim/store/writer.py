@@ -12,7 +12,9 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timezone
+from typing import Callable
 
 import duckdb
 import pyarrow as pa
@@ -39,8 +41,10 @@ def _utc(ms: int) -> datetime:
 
 
 class BatchWriter(Recorder):
-    def __init__(self, con: duckdb.DuckDBPyConnection, instruments: dict) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, instruments: dict,
+                 shared: Callable[[], AbstractContextManager] = nullcontext) -> None:
         self._con = con.cursor()  # this thread-owned cursor is used only on the writer thread
+        self._shared = shared  # held around each write (the Database's gate, see db.py)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exsim-writer")
         self._instruments = instruments
         self._rows: dict[str, list[tuple]] = {t: [] for t in _TABLES}
@@ -117,7 +121,7 @@ class BatchWriter(Recorder):
         if not any(rows.values()) and not meta:
             return
         con = self._con
-        with self._lock:
+        with self._lock, self._shared():
             con.execute("BEGIN")
             try:
                 for item in meta:
