@@ -151,7 +151,6 @@ class BatchWriter(Recorder):
                         con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM _batch")
                         con.unregister("_batch")
                         time.sleep(0)
-                    self.rows_written += len(data)
                 for item in meta:
                     if item[0] == "status":
                         _, run_id, status, bars, final_equity = item
@@ -160,9 +159,13 @@ class BatchWriter(Recorder):
                                     "('finished','stopped','incomplete') THEN now()::TIMESTAMP END "
                                     "WHERE run_id = ?::UUID", [status, bars, final_equity, status, run_id])
                 con.execute("COMMIT")
+                self.rows_written += sum(len(v) for v in rows.values())
                 self.last_error = None
             except Exception as exc:  # keep the rows: a later flush retries them
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:  # a failed COMMIT has rolled back already
+                    pass
                 self.last_error = str(exc)
                 log.error("writing %d rows failed: %s", sum(len(v) for v in rows.values()), exc)
                 for t, data in rows.items():
