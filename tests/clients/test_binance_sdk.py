@@ -22,7 +22,7 @@ from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futur
 from exsim.config import ApiKey
 
 from .helpers import (MAKER, STARTING_BALANCE, SYMBOL, TAKER, TICK, WS_WAIT, DelayProxy, await_subscribed,
-                      price_falling_through, upcoming_bars)
+                      price_falling_through)
 
 pytestmark = pytest.mark.timeout(30)
 QTY = Decimal("0.010")
@@ -36,16 +36,6 @@ def no_model_warnings(caplog):
     bad = [r.getMessage() for r in caplog.records
            if "did not match the declared types" in r.getMessage() or "Failed to parse" in r.getMessage()]
     assert not bad, bad
-
-
-@pytest.fixture
-def bars(db_path):
-    return upcoming_bars(db_path)
-
-
-@pytest.fixture
-def server(live_server, bars):  # after `bars`: the look-ahead reads the file before the server opens it
-    return live_server()
 
 
 def sdk(server, key: str = "key", secret: str = "secret", base_path: str | None = None,

@@ -20,21 +20,11 @@ from binance.websocket.um_futures.websocket_client import UMFuturesWebsocketClie
 from exsim.config import ApiKey
 
 from .helpers import (MAKER, STARTING_BALANCE, SYMBOL, TAKER, TICK, DelayProxy, find, price_falling_through,
-                      upcoming_bars, wait_for)
+                      wait_for)
 
 pytestmark = pytest.mark.timeout(30)
 QTY = Decimal("0.010")
 D8 = Decimal("0.00000001")
-
-
-@pytest.fixture
-def bars(db_path):
-    return upcoming_bars(db_path)
-
-
-@pytest.fixture
-def server(live_server, bars):  # after `bars`: the look-ahead reads the file before the server opens it
-    return live_server()
 
 
 @pytest.fixture

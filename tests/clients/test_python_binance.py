@@ -20,7 +20,7 @@ from binance.ws.streams import BinanceSocketManager
 from exsim.config import ApiKey
 
 from .helpers import (MAKER, STARTING_BALANCE, SYMBOL, TAKER, TICK, WS_WAIT, await_subscribed, find,
-                      price_falling_through, upcoming_bars)
+                      price_falling_through)
 
 pytestmark = pytest.mark.timeout(30)
 QTY = Decimal("0.010")
@@ -47,16 +47,6 @@ def api_error(excinfo) -> tuple[int, int]:
     exc = excinfo.value
     assert isinstance(exc, BinanceAPIException)
     return exc.status_code, exc.code
-
-
-@pytest.fixture
-def bars(db_path):
-    return upcoming_bars(db_path)
-
-
-@pytest.fixture
-def server(live_server, bars):  # after `bars`: the look-ahead reads the file before the server opens it
-    return live_server()
 
 
 def test_time_sync_and_exchange_info(server, bars):
