@@ -72,8 +72,8 @@ class BatchWriter(Recorder):
     def order(self, run_id, account, order, event, reason) -> None:
         inst = self._instruments[order.symbol]
         self._order_seq += 1
-        avg = (inst.price.to_float(0) if not order.executed
-               else float(order.cum_quote_units * inst.price.size / order.executed))
+        avg = (order.cum_quote_units * inst.price.units / (order.executed * 10 ** inst.price.decimals)
+               if order.executed else 0.0)  # ints divided once: no Fraction on the event loop
         self._rows["orders"].append(
             (run_id, self._order_seq, order.update_time, account, order.order_id, order.client_order_id,
              order.symbol, order.side, order.type, order.orig_type, order.time_in_force,
