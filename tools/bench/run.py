@@ -126,6 +126,11 @@ class Suite:
                 break
             time.sleep(0.005)
         elapsed = time.perf_counter() - t0
+        if rss:  # and a moment after: a short range ends before its first write and chunk prefetch
+            settle = time.perf_counter() + 0.5
+            while time.perf_counter() < settle:
+                peak = max(peak, gw.rss())
+                time.sleep(0.005)
         return {"bars": st["bars_done"], "seconds": elapsed, "bars_per_sec": st["bars_done"] / elapsed,
                 "lag_ms": self.lag(gw, name), "peak_rss": peak, "status": st}
 
@@ -424,10 +429,10 @@ def _writer_bench(n: int, path: str) -> dict:
     """BatchWriter: n fills + n equity points through the Recorder hooks, then one flush,
     while a thread measures how long it is kept from the GIL (what the event loop would feel)."""
     import threading
-    from fractions import Fraction
 
     import pyarrow as pa
     from exsim.config import Config
+    from exsim.engine import money
     from exsim.engine.account import Trade
     from exsim.engine.sim import Sim
     from exsim.store.db import open_database
@@ -443,7 +448,7 @@ def _writer_bench(n: int, path: str) -> dict:
     writer.run_started(run, int(time.time() * 1000), "{}", {"symbol": "BTCUSDT", "interval": "1m"})
     writer.flush_blocking()
     trades = [Trade(trade_id=i, order_id=i, symbol="BTCUSDT", side="BUY" if i % 2 else "SELL", price=420_000 + i % 977,
-                    qty=3, realized_pnl=Fraction(0), fee=Fraction(21, 1000), is_maker=False, time=T0 + i)
+                    qty=3, realized_pnl=0, fee=money.of("0.021"), is_maker=False, time=T0 + i)
               for i in range(n)]
     import gc
     gc.collect()
