@@ -6,6 +6,8 @@ multiples of the symbol's tickSize; volume stays a float (it is only reported, n
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import msgspec
 
 
@@ -16,6 +18,9 @@ class BarChunk(msgspec.Struct):
     low: list[int]
     close: list[int]
     volume: list[float]
+    # Per-bar bytes the reader was asked to make alongside (the wire layer's kline payload of
+    # the bar as a closed kline; None where it left one to Python), or None: not asked.
+    payload: Optional[list[Optional[bytes]]] = None
 
     def __len__(self) -> int:
         return len(self.ts)

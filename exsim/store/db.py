@@ -239,14 +239,15 @@ class Database:
             log.error("%s failed (%s); memory_limit is back at DuckDB's default", self._restore_sql, exc)
 
     async def bar_feed(self, symbol: str, interval: str, start: int, end: int, tick: Decimal,
-                       chunk_rows: int = reader.CHUNK_ROWS) -> AsyncIterator[BarChunk]:
+                       chunk_rows: int = reader.CHUNK_ROWS,
+                       payload: Callable[[], str | None] | None = None) -> AsyncIterator[BarChunk]:
         """Chunks of [start, end), the next one read while the clock replays the current one.
         Each feed has its own cursor, so a restart can begin a new feed while the old one's
-        last read is still running."""
+        last read is still running. `payload`: see reader.iter_chunks."""
         loop = asyncio.get_running_loop()
         cursor = await loop.run_in_executor(self._feed_pool, self.con.cursor)
         it = await loop.run_in_executor(self._feed_pool, lambda: reader.iter_chunks(
-            cursor, symbol, interval, start, end, tick, chunk_rows))
+            cursor, symbol, interval, start, end, tick, chunk_rows, payload))
         pending = loop.run_in_executor(self._feed_pool, self._next_chunk, it)
         try:
             while True:
