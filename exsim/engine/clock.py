@@ -211,6 +211,7 @@ class Clock:
                 chunk = await self._source.__anext__()
                 self._prev_chunk, self._chunk = self._chunk, chunk
                 self._i = 0
+                self.sim.market_listener.on_chunk(chunk)
                 return True
             except StopAsyncIteration:
                 self._source = None

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from .account import Account, Income, Trade
+    from .bars import BarChunk
     from .orders import Order
 
 
@@ -28,6 +29,9 @@ class MarketListener:
     active = False  # False lets the clock fast-forward bars nobody watches
 
     def on_tick(self, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool) -> None: ...
+    def on_chunk(self, chunk: "BarChunk") -> None:
+        """The clock moved to this chunk: the bars on_tick reports next are its rows."""
+
     def flush(self) -> None:
         """End of a clock batch: send what the ticks of this batch produced."""
 

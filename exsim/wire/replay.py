@@ -18,6 +18,7 @@ from ..engine.sim import Sim
 from ..store import reader
 from ..store.db import Database
 from ..store.writer import params_json
+from . import streams
 
 log = logging.getLogger("exsim.replay")
 
@@ -66,7 +67,11 @@ class Replay:
         params["api_keys"] = [k["key"] for k in params.get("api_keys", [])]
         params.update({"start_ms": first, "end_ms": end_ms})
         tick = Decimal(cfg.symbol_spec(symbol).tick_size)
-        feed = self.db.bar_feed(symbol, interval, first, end_ms, tick)
+        # While someone watches the bars, DuckDB makes their closed-kline payloads on the feed
+        # thread (the event loop then only sends them); nobody watching, they cost nothing.
+        kline_sql = streams.kline_sql(cfg, self.sim.market.inst)
+        feed = self.db.bar_feed(symbol, interval, first, end_ms, tick,
+                                payload=lambda: kline_sql if self.sim.market_listener.active else None)
 
         def open_run() -> None:  # runs inside the clock's step: the switch is atomic for clients
             if self.sim.run_id:

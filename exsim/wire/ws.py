@@ -194,6 +194,9 @@ class Fanout(MarketListener):
                 size += len(payload)
         self._batch_bytes += size
 
+    def on_chunk(self, chunk) -> None:
+        self.payloads.on_chunk(chunk)
+
     def batch_full(self) -> bool:
         """The clock ends a batch here: flushing more at once would put more than a quarter of
         an outbox into one client, or copy more than FLUSH_BYTES into sockets in one go."""
