@@ -209,6 +209,8 @@ class Clock:
         if self._source is not None:
             try:
                 chunk = await self._source.__anext__()
+                if self._chunk is not None:
+                    self._chunk.payload = None  # only the current chunk's are used (a few MB)
                 self._prev_chunk, self._chunk = self._chunk, chunk
                 self._i = 0
                 self.sim.market_listener.on_chunk(chunk)

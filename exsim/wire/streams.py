@@ -5,8 +5,10 @@ texts, the synthetic trade id, the rolling 24 h window). A builder is called onc
 subscribed stream and returns bytes that the fan-out (ws.py) sends, unchanged, to every
 subscriber: encode once, same bytes to every transport.
 
-Hot path (one kline subscriber is the common case): payloads are bytes %-templates filled in
-with cached price texts.
+Hot path (one kline subscriber is the common case): a bar replayed as one closed tick takes
+the kline payload DuckDB made for it in the reader's chunk query (`kline_sql`, formatted in C
+on the feed thread, byte for byte the template below); everything else (partial bars, the
+other streams, bars DuckDB leaves out) is a bytes %-template filled in with cached price texts.
 """
 from __future__ import annotations
 
