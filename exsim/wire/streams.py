@@ -69,9 +69,11 @@ def kline_sql(cfg: Config, inst: Instrument) -> Optional[str]:
         ("%s", _price_sql("l", price)), (f"%.{qd}f", _fixed_sql("v", qd)), ("%.4f", _fixed_sql(quote, 4)),
         (f"%.{qd}f", _fixed_sql("v", qd, halve=True)), ("%.4f", _fixed_sql(quote, 4, halve=True))])
     top = 2 ** 53 // price.units  # |ticks| below it: ticks * units is exact in a BIGINT and a DOUBLE
-    # nested: the inner test and text are only evaluated where the outer test holds (no overflow)
-    return (f"CASE WHEN greatest(o, h, l, c) < {top} AND least(o, h, l, c) > -{top} THEN "
-            f"CASE WHEN {_fixed_ok('v', qd)} AND {_fixed_ok(quote, 4)} THEN encode({text}) END END")
+    # The test must not overflow where it fails (the text is only evaluated where it holds), so
+    # it bounds the quote computed without the integer product, a few ulps off: with slack.
+    rough_quote = f"(v * CAST(c AS DOUBLE) * {price.units / 10 ** price.decimals!r})"
+    return (f"CASE WHEN greatest(o, h, l, c) < {top} AND least(o, h, l, c) > -{top} AND {_fixed_ok('v', qd)} "
+            f"AND {_fixed_ok(rough_quote, 4, slack=1.001)} THEN encode({text}) END")
 
 
 def _sql_format(template: str, args: list[tuple[str, str]]) -> str:
@@ -105,10 +107,12 @@ def _fixed_sql(x: str, d: int, halve: bool = False) -> str:
     return _decimal_text(n, d)
 
 
-def _fixed_ok(x: str, d: int) -> str:
-    """Where `_fixed_sql(x, d)` is exact: 0, or 2**-20 <= x < 2**52 / 10**d (not -0.0, NaN)."""
-    return (f"((({x}) >= {2.0 ** -20!r} OR ({x} = 0 AND NOT signbit({x}))) "
-            f"AND {x} < {2.0 ** 52 / 10 ** d!r})")
+def _fixed_ok(x: str, d: int, slack: float = 1.0) -> str:
+    """Where `_fixed_sql(x, d)` is exact: 0, or 2**-20 <= x < 2**52 / 10**d (not -0.0, NaN);
+    `slack` > 1 narrows the range, for an x a little off the value that will be printed (zero
+    and its sign stay exact: they are those of a product)."""
+    return (f"(({x} >= {2.0 ** -20 * slack!r} OR ({x} = 0 AND NOT signbit({x}))) "
+            f"AND {x} < {2.0 ** 52 / 10 ** d / slack!r})")
 
 
 def _decimal_text(n: str, d: int) -> str:
