@@ -6,7 +6,6 @@ import json
 import os
 import socket
 
-import aiohttp
 
 from tests.conftest import T0
 
