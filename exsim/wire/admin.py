@@ -137,11 +137,12 @@ async def status(request: web.Request) -> web.Response:
 
 def _loop_lag(request: web.Request) -> dict:
     """With EXSIM_LOOP_PROBE=1: the worst event-loop lag (ms) since start or the last
-    `?reset_lag=1`, which reads and then restarts it."""
+    `?reset_lag=1`, which reads and then restarts it; and the worst part of a lag during which
+    the gateway itself was on CPU (see wire.app.LoopProbe)."""
     probe = request.app.get(LOOP_PROBE)
     if probe is None:
         return {}
-    out = {"loop_lag_max_ms": round(probe.max_ms, 2)}
+    out = {"loop_lag_max_ms": round(probe.max_ms, 2), "loop_lag_on_cpu_max_ms": round(probe.max_on_cpu_ms, 2)}
     if request.query.get("reset_lag") == "1":
         probe.reset()
     return out

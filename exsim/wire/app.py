@@ -184,26 +184,35 @@ async def _flush_forever(db: Database, interval: float) -> None:
 
 class LoopProbe:
     """A 1 ms ticker on the event loop: how late it wakes is how long the loop was blocked.
-    `max_ms` is the worst lag since start (or since `reset()`)."""
+    `max_ms` is the worst lag since start (or since `reset()`). On a shared machine part of a
+    lag can be the OS running other processes; `max_on_cpu_ms` counts only the part of each lag
+    during which this process was running (its CPU time over the interval, any thread), i.e. a
+    stall of ExSim's own making (its code, a GC walk, a thread holding the GIL)."""
 
     PERIOD = 0.001
 
     def __init__(self) -> None:
         self.max_ms = 0.0
+        self.max_on_cpu_ms = 0.0
         self.ticks = 0
 
     def reset(self) -> None:
         self.max_ms = 0.0
+        self.max_on_cpu_ms = 0.0
 
     async def run(self) -> None:
-        now = time.perf_counter
+        now, cpu = time.perf_counter, time.process_time
         while True:
-            before = now()
+            before, cpu_before = now(), cpu()
             await asyncio.sleep(self.PERIOD)
             lag = (now() - before - self.PERIOD) * 1000
             self.ticks += 1
             if lag > self.max_ms:
                 self.max_ms = lag
+            if lag > self.max_on_cpu_ms:
+                on_cpu = min(lag, (cpu() - cpu_before) * 1000)
+                if on_cpu > self.max_on_cpu_ms:
+                    self.max_on_cpu_ms = on_cpu
 
     async def ctx(self, app: web.Application):
         task = asyncio.create_task(self.run())
