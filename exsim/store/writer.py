@@ -34,6 +34,25 @@ _EQUITY_COLS = ("run_id", "ts", "equity", "account")
 _INCOME_COLS = ("run_id", "account", "ts", "symbol", "income_type", "income", "tran_id", "trade_id")
 _TABLES = {"trades_fills": _FILL_COLS, "orders": _ORDER_COLS, "equity_curve": _EQUITY_COLS,
            "income": _INCOME_COLS}
+# Arrow types of the columns (as in store/schema.py; run_id is cast to UUID by the INSERT).
+# Given, pyarrow skips inferring them: ints convert ~40% faster, on a thread that holds the GIL.
+_INT = frozenset({"seq", "ts", "order_id", "trade_id", "tran_id"})
+_FLOAT = frozenset({"price", "qty", "realized_pnl", "fee", "stop_price", "executed_qty", "avg_price",
+                    "equity", "income"})
+_BOOL = frozenset({"is_maker", "reduce_only", "close_position"})
+
+
+def _arrow_type(col: str) -> pa.DataType:
+    if col in _INT:
+        return pa.int64()
+    if col in _FLOAT:
+        return pa.float64()
+    if col in _BOOL:
+        return pa.bool_()
+    return pa.string()
+
+
+_TYPES = {table: [_arrow_type(c) for c in cols] for table, cols in _TABLES.items()}
 
 
 def _utc(ms: int) -> datetime:
@@ -141,10 +160,11 @@ class BatchWriter(Recorder):
                     select = ", ".join("run_id::UUID" if c == "run_id" else c for c in cols)
                     # A slice at a time: building Arrow arrays from Python objects holds the GIL
                     # (200k rows at once stalled the event loop ~40 ms); sleep(0) hands it over.
+                    types = _TYPES[table]
                     for lo in range(0, len(data), WRITE_SLICE_ROWS):
                         arrays = []
-                        for col in zip(*data[lo:lo + WRITE_SLICE_ROWS]):  # transposed in C
-                            arrays.append(pa.array(list(col)))  # a column per GIL hold
+                        for col, typ in zip(zip(*data[lo:lo + WRITE_SLICE_ROWS]), types):  # transposed in C
+                            arrays.append(pa.array(list(col), type=typ))  # a column per GIL hold
                             time.sleep(0)
                         arrow = pa.Table.from_arrays(arrays, names=list(cols))
                         con.register("_batch", arrow)
