@@ -53,6 +53,11 @@ def text(units: int, decimals: int = 8) -> str:
     if type(units) is not int:  # a Fraction here would print 1e18 times too large
         raise TypeError(f"money.text wants integer units, got {type(units).__name__}")
     scaled = div_round(units, 10 ** (18 - decimals)) if decimals <= 18 else units * 10 ** (decimals - 18)
+    return fixed(scaled, decimals)
+
+
+def fixed(scaled: int, decimals: int) -> str:
+    """The text of scaled / 10**decimals, e.g. fixed(-4205, 2) == '-42.05'."""
     sign = "-" if scaled < 0 else ""
     if not decimals:
         return f"{sign}{abs(scaled)}"

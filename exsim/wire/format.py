@@ -15,16 +15,17 @@ money = M.text  # money units -> text, half-even to 8 decimals unless told
 
 def decimal_text(x: Fraction, decimals: int = 8) -> str:
     """An exact price or rate as text, rounded half-even to `decimals`."""
-    scaled = round(x * 10 ** decimals)
-    sign = "-" if scaled < 0 else ""
-    q, r = divmod(abs(scaled), 10 ** decimals)
-    return f"{sign}{q}.{r:0{decimals}d}" if decimals else f"{sign}{q}"
+    return M.fixed(round(x * 10 ** decimals), decimals)  # round() of a Fraction: half-even
 
 
-def avg_price(inst: Instrument, order: Order) -> Fraction:
+def avg_price_text(inst: Instrument, order: Order, decimals: int) -> str:
+    """Average fill price (sum of price x qty over qty), half-even to `decimals` (>= the tick's),
+    in integers: it is in every order reply."""
     if not order.executed:
-        return Fraction(0)
-    return order.cum_quote_units * inst.price.size / order.executed
+        return M.fixed(0, decimals)
+    p = inst.price
+    scaled = M.div_round(order.cum_quote_units * p.units * 10 ** (decimals - p.decimals), order.executed)
+    return M.fixed(scaled, decimals)
 
 
 def order_json(inst: Instrument, order: Order, *, ack: bool = False, with_time: bool = False) -> dict:
@@ -32,11 +33,11 @@ def order_json(inst: Instrument, order: Order, *, ack: bool = False, with_time: 
     (Binance's default ACK reply carries no execution details)."""
     executed = 0 if ack else order.executed
     status = NEW if ack and order.status != "EXPIRED" else order.status
-    avg = Fraction(0) if ack else avg_price(inst, order)
+    avg_dec = max(inst.price.decimals, 2)
     out = {
         "orderId": order.order_id, "symbol": order.symbol, "status": status,
         "clientOrderId": order.client_order_id, "price": inst.price.fmt(order.price),
-        "avgPrice": decimal_text(avg, max(inst.price.decimals, 2)),
+        "avgPrice": M.fixed(0, avg_dec) if ack else avg_price_text(inst, order, avg_dec),
         "origQty": inst.qty.fmt(order.qty), "executedQty": inst.qty.fmt(executed),
         "cumQty": inst.qty.fmt(executed),
         "cumQuote": money(0 if ack else order.cum_quote_units * inst.unit_notional,
@@ -73,7 +74,7 @@ def algo_json(inst: Instrument, order: Order) -> dict:
         "updateTime": order.update_time, "triggerTime": order.trigger_time,
         "goodTillDate": order.good_till_date,
         "actualOrderId": str(order.order_id) if order.triggered else "",
-        "actualPrice": decimal_text(avg_price(inst, order), inst.price.decimals) if order.executed else "0",
+        "actualPrice": avg_price_text(inst, order, inst.price.decimals) if order.executed else "0",
         "actualQty": inst.qty.fmt(order.executed),
     }
 
