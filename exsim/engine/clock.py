@@ -177,9 +177,10 @@ class Clock:
         deadline = self._now() + BATCH_SECONDS
         budget = MAX_BATCH
         listener = self.sim.market_listener
-        # Bars nobody watches go by in jumps of up to 256; watched ones cost 5-50 us each, so
-        # look at the clock (and the batch's size) every 16.
-        step = 256 if self.sim.idle else 16
+        # Bars nobody watches (or whose payloads are ready-made) go by in jumps of up to 256;
+        # watched ones cost 5-50 us each, so look at the clock (and the batch's size) every 16.
+        sim = self.sim
+        step = 256 if sim.idle or (sim.trading_idle and listener.takes_bulk) else 16
         while budget > 0 and self._chunk is not None and self._i < len(self._chunk):
             n = self._advance_bars(min(step, budget), allow_jump=True)
             budget -= n
@@ -237,7 +238,8 @@ class Clock:
         i, end = self._i, min(self._i + n, len(c))
         sim = self.sim
         ims = self.interval_ms
-        if allow_jump and sim.idle and end - i > 1:
+        if allow_jump and end - i > 1 and (sim.idle or (
+                sim.trading_idle and sim.market_listener.takes_bulk and sim.market_listener.on_bars(c, i, end))):
             last = end - 1
             sim.jump(c.ts[last], c.open[last], c.high[last], c.low[last], c.close[last], c.volume[last], end - i)
         else:

@@ -27,10 +27,18 @@ class MarketListener:
     """Receives every replayed price segment (fan-out to WebSocket streams)."""
 
     active = False  # False lets the clock fast-forward bars nobody watches
+    # True while every subscriber's payload of a closed bar is ready-made (on_bars can take
+    # whole runs of bars at once): lets the clock replay in large steps
+    takes_bulk = False
 
     def on_tick(self, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool) -> None: ...
     def on_chunk(self, chunk: "BarChunk") -> None:
         """The clock moved to this chunk: the bars on_tick reports next are its rows."""
+
+    def on_bars(self, chunk: "BarChunk", i: int, j: int) -> bool:
+        """Rows i..j-1 of the current chunk, each replayed as one closed bar, in one call
+        instead of one on_tick each. False: not taken (the caller sends them one by one)."""
+        return False
 
     def flush(self) -> None:
         """End of a clock batch: send what the ticks of this batch produced."""

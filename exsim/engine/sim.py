@@ -120,8 +120,14 @@ class Sim:
         """Nothing depends on individual bars: no orders, no positions, no stream subscribers."""
         return not self._active and not self.market_listener.active
 
+    @property
+    def trading_idle(self) -> bool:
+        """No open order and no position anywhere: bars move prices and nothing else here."""
+        return not self._active
+
     def jump(self, ts: int, o: int, h: int, l: int, c: int, v: float, bars: int) -> None:
-        """Fast-forward over `bars` bars nobody watches, ending on this one (see `idle`)."""
+        """Fast-forward over `bars` bars that change nothing but prices, ending on this one
+        (see `idle`; with subscribers, the listener has taken their payloads: `on_bars`)."""
         m = self.market
         m.bar, m.bar_final, m.last = (ts, o, h, l, c, v), True, c
         self.sim_time = ts + m.interval_ms

@@ -198,6 +198,7 @@ class Payloads:
         self._ckline_tpl = (f'{{"e":"continuous_kline","E":%d,"ps":"{sym}","ct":"PERPETUAL","k":{{'
                             + body + "}}").encode()
         self._kline = self._kline_builder()  # shadows the method below with a faster closure
+        self.kline_builder = self._kline  # the closed-kline stream's builder (ws.Fanout.on_bars)
 
     def stream_table(self) -> dict[str, tuple[str, Builder]]:
         """lower-case name -> (Binance's spelling, payload builder). Payloads carry Binance's
@@ -217,6 +218,19 @@ class Payloads:
 
     def on_chunk(self, chunk: BarChunk) -> None:
         self.closed_klines.load(chunk)
+
+    def ready_klines(self, chunk: BarChunk, i: int, j: int) -> Optional[list[bytes]]:
+        """The ready-made kline payloads of rows i..j-1 of the current chunk, each replayed as
+        one closed bar, exactly what `_kline` returns for them one by one; None when some
+        would not come from there (no text made, or trade ids to patch in)."""
+        ready = self.closed_klines
+        if self._trade_id or not ready.texts or ready.ts is not chunk.ts:
+            return None
+        texts = ready.texts[i:j]
+        if None in texts:
+            return None
+        ready.row = j
+        return texts
 
     def _k(self, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool, now: int) -> tuple:
         """The values of a kline payload's template (`_kline_tpl`, `_ckline_tpl`)."""

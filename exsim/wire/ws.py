@@ -100,6 +100,7 @@ class Fanout(MarketListener):
         self.active = False
         self.dropped = 0
         self.messages_sent = 0
+        self.bars_in_bulk = 0  # closed bars queued by on_bars (runs) rather than on_tick
         self._batch_bytes = 0  # payload bytes produced since the last flush
         self._n_subs = 0  # (client, stream) subscriptions: writes per flush, at most
         self._emit: list[tuple] = []  # (pending[stream].append, builder) of every built stream
@@ -149,6 +150,8 @@ class Fanout(MarketListener):
 
     def _membership_changed(self) -> None:
         self.active = bool(self.builders)
+        kline = self.payloads.kline_builder
+        self.takes_bulk = self.active and all(b is kline for b in self.builders.values())
         self._n_subs = sum(len(s) for s in self.subs.values())
         self._emit = [(self.pending[s].append, build) for s, build in self.builders.items()]
 
@@ -196,6 +199,20 @@ class Fanout(MarketListener):
 
     def on_chunk(self, chunk) -> None:
         self.payloads.on_chunk(chunk)
+
+    def on_bars(self, chunk, i: int, j: int) -> bool:
+        """A run of closed bars for kline subscribers only: their payloads were made by the
+        reader, so the run is queued with one list slice instead of a call per bar."""
+        if not self.takes_bulk or self.payloads.rolling is not None:  # 24h stats see every bar
+            return False
+        texts = self.payloads.ready_klines(chunk, i, j)
+        if texts is None:
+            return False
+        for stream in self.builders:  # the kline stream (under each spelling subscribed)
+            self.pending[stream].extend(texts)
+        self._batch_bytes += sum(map(len, texts))
+        self.bars_in_bulk += j - i
+        return True
 
     def batch_full(self) -> bool:
         """The clock ends a batch here: flushing more at once would put more than a quarter of
