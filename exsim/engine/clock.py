@@ -177,10 +177,11 @@ class Clock:
         deadline = self._now() + BATCH_SECONDS
         budget = MAX_BATCH
         listener = self.sim.market_listener
-        # Bars nobody watches (or whose payloads are ready-made) go by in jumps of up to 256;
-        # watched ones cost 5-50 us each, so look at the clock (and the batch's size) every 16.
+        # Bars nobody watches go by in jumps of up to 256, runs of ready-made payloads in what
+        # one flush should carry (listener.bulk_step); watched ones cost 5-50 us each, so look
+        # at the clock (and the batch's size) every 16.
         sim = self.sim
-        step = 256 if sim.idle or (sim.trading_idle and listener.takes_bulk) else 16
+        step = 256 if sim.idle else listener.bulk_step if sim.trading_idle and listener.takes_bulk else 16
         while budget > 0 and self._chunk is not None and self._i < len(self._chunk):
             n = self._advance_bars(min(step, budget), allow_jump=True)
             budget -= n

@@ -30,6 +30,7 @@ class MarketListener:
     # True while every subscriber's payload of a closed bar is ready-made (on_bars can take
     # whole runs of bars at once): lets the clock replay in large steps
     takes_bulk = False
+    bulk_step = 16  # bars per on_bars call the clock should offer
 
     def on_tick(self, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool) -> None: ...
     def on_chunk(self, chunk: "BarChunk") -> None:
