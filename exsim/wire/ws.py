@@ -150,12 +150,12 @@ class Fanout(MarketListener):
 
     def _membership_changed(self) -> None:
         self.active = bool(self.builders)
-        kline = self.payloads.kline_builder
+        self._n_subs = sum(len(s) for s in self.subs.values())
+        kline = self.payloads.kline
         self.takes_bulk = self.active and all(b is kline for b in self.builders.values())
         # a run's bytes times its subscribers within one flush's budget (~400 bytes a framed
         # kline): 256 bars for one client, 16 for 500 (bigger stalled the loop ~80 ms)
         self.bulk_step = max(16, min(256, FLUSH_BYTES // (max(1, self._n_subs) * 512)))
-        self._n_subs = sum(len(s) for s in self.subs.values())
         self._emit = [(self.pending[s].append, build) for s, build in self.builders.items()]
 
     def remove(self, client: Client) -> None:
