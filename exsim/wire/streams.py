@@ -197,8 +197,7 @@ class Payloads:
         self._kline_tpl = _kline_template(sym, body).encode()
         self._ckline_tpl = (f'{{"e":"continuous_kline","E":%d,"ps":"{sym}","ct":"PERPETUAL","k":{{'
                             + body + "}}").encode()
-        self._kline = self._kline_builder()  # shadows the method below with a faster closure
-        self.kline_builder = self._kline  # the closed-kline stream's builder (ws.Fanout.on_bars)
+        self.kline = self._kline_builder()  # the kline stream's builder: `_kline`, faster
 
     def stream_table(self) -> dict[str, tuple[str, Builder]]:
         """lower-case name -> (Binance's spelling, payload builder). Payloads carry Binance's
@@ -206,7 +205,7 @@ class Payloads:
         sym = self.cfg.symbol.lower()
         iv = self.cfg.interval
         names = {
-            f"{sym}@kline_{iv}": self._kline, f"{sym}_perpetual@continuousKline_{iv}": self._continuous_kline,
+            f"{sym}@kline_{iv}": self.kline, f"{sym}_perpetual@continuousKline_{iv}": self._continuous_kline,
             f"{sym}@markPrice": self._mark_price, f"{sym}@markPrice@1s": self._mark_price,
             f"{sym}@markPrice@3s": self._mark_price, "!markPrice@arr": self._mark_price_arr,
             "!markPrice@arr@1s": self._mark_price_arr, f"{sym}@bookTicker": self._book_ticker,

@@ -97,7 +97,7 @@ def ordinary_amount(x: float, decimals: int) -> bool:
 
 
 def python_kline(payloads: Payloads, ts, o, h, l, c, v, tid: int = 0) -> bytes:
-    """The builder's Python formatting (the method the fast closure shadows)."""
+    """The builder's Python formatting (the method the fast closure `Payloads.kline` inlines)."""
     payloads._trade_id = tid
     return Payloads._kline(payloads, ts, o, h, l, c, v, True, ts + MIN)
 
