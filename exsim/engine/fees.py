@@ -18,8 +18,7 @@ class MakerTakerFee(msgspec.Struct, frozen=True):
 
     def fee(self, notional: int, is_maker: bool) -> int:
         """Fee in money units on a notional in money units (rounded half-even to 1e-18)."""
-        rate = self.maker_rate if is_maker else self.taker_rate
-        return money.div_round(notional * rate.numerator, rate.denominator)
+        return money.scale(self.maker_rate if is_maker else self.taker_rate, notional)
 
 
 class BpsSlippage(msgspec.Struct, frozen=True):

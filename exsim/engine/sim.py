@@ -194,7 +194,7 @@ class Sim:
                 pos = acct.positions.get(m.inst.symbol)
                 if not pos or not pos.amt or not rate:
                     continue
-                pay = money.div_round(m.inst.notional(m.last, pos.amt) * rate.numerator, rate.denominator)
+                pay = money.scale(rate, m.inst.notional(m.last, pos.amt))
                 acct.wallet -= pay
                 acct.update_time = when
                 self._income(acct, m.inst.symbol, "FUNDING_FEE", -pay, when)

@@ -15,7 +15,7 @@ money = M.text  # money units -> text, half-even to 8 decimals unless told
 
 def decimal_text(x: Fraction, decimals: int = 8) -> str:
     """An exact price or rate as text, rounded half-even to `decimals`."""
-    return M.fixed(round(x * 10 ** decimals), decimals)  # round() of a Fraction: half-even
+    return M.fixed(M.scale(x, 10 ** decimals), decimals)
 
 
 def avg_price_text(inst: Instrument, order: Order, decimals: int) -> str:
