@@ -104,8 +104,7 @@ def iter_chunks(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, star
         # the sort, not sorted themselves
         rel = con.sql(sql if extra is None else f"SELECT *, {extra} AS payload FROM ({sql})",
                       params=params + [lo, hi])
-        # DuckDB 2 renamed the relation's arrow() to to_arrow_table()
-        table = (getattr(rel, "to_arrow_table", None) or rel.arrow)()
+        table = arrow_table(rel)
         if table.num_rows:
             ts, o, h, l, c, v, *texts = _columns(table)
             yield BarChunk(ts=ts, open=o, high=h, low=l, close=c, volume=v, payload=texts[0] if texts else None)
@@ -116,6 +115,11 @@ def iter_chunks(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, star
             if nxt is None:
                 return
             lo = int(nxt)
+
+
+def arrow_table(rel: duckdb.DuckDBPyRelation):
+    """A relation's result as one Arrow table (DuckDB 2 renamed arrow() to to_arrow_table())."""
+    return (getattr(rel, "to_arrow_table", None) or rel.arrow)()
 
 
 def _columns(batch) -> list[list]:

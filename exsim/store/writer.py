@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from ..engine.events import Recorder
 from ..engine.money import to_float
+from .reader import arrow_table
 
 log = logging.getLogger("exsim.store")
 WRITE_SLICE_ROWS = 8192  # rows per Arrow table handed to DuckDB (see _write)
@@ -34,25 +35,6 @@ _EQUITY_COLS = ("run_id", "ts", "equity", "account")
 _INCOME_COLS = ("run_id", "account", "ts", "symbol", "income_type", "income", "tran_id", "trade_id")
 _TABLES = {"trades_fills": _FILL_COLS, "orders": _ORDER_COLS, "equity_curve": _EQUITY_COLS,
            "income": _INCOME_COLS}
-# Arrow types of the columns (as in store/schema.py; run_id is cast to UUID by the INSERT).
-# Given, pyarrow skips inferring them: ints convert ~40% faster, on a thread that holds the GIL.
-_INT = frozenset({"seq", "ts", "order_id", "trade_id", "tran_id"})
-_FLOAT = frozenset({"price", "qty", "realized_pnl", "fee", "stop_price", "executed_qty", "avg_price",
-                    "equity", "income"})
-_BOOL = frozenset({"is_maker", "reduce_only", "close_position"})
-
-
-def _arrow_type(col: str) -> pa.DataType:
-    if col in _INT:
-        return pa.int64()
-    if col in _FLOAT:
-        return pa.float64()
-    if col in _BOOL:
-        return pa.bool_()
-    return pa.string()
-
-
-_TYPES = {table: [_arrow_type(c) for c in cols] for table, cols in _TABLES.items()}
 
 
 def _utc(ms: int) -> datetime:
@@ -66,6 +48,10 @@ class BatchWriter(Recorder):
         self._shared = shared  # held around each write (the Database's gate, see db.py)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exsim-writer")
         self._instruments = instruments
+        # the Arrow types of the written columns, as the tables have them (a UUID comes as text):
+        # given, pyarrow skips inferring them, ~40% faster for ints on a thread holding the GIL
+        self._types = {t: arrow_table(self._con.sql(f"SELECT {', '.join(cols)} FROM {t} LIMIT 0")).schema.types
+                       for t, cols in _TABLES.items()}
         self._rows: dict[str, list[tuple]] = {t: [] for t in _TABLES}
         self._meta: list[tuple] = []  # ("run", ...) / ("status", ...) statements in order
         self._seq = 0
@@ -160,7 +146,7 @@ class BatchWriter(Recorder):
                     select = ", ".join("run_id::UUID" if c == "run_id" else c for c in cols)
                     # A slice at a time: building Arrow arrays from Python objects holds the GIL
                     # (200k rows at once stalled the event loop ~40 ms); sleep(0) hands it over.
-                    types = _TYPES[table]
+                    types = self._types[table]
                     for lo in range(0, len(data), WRITE_SLICE_ROWS):
                         arrays = []
                         for col, typ in zip(zip(*data[lo:lo + WRITE_SLICE_ROWS]), types):  # transposed in C
