@@ -97,22 +97,17 @@ def _client_fills(port: int) -> set[tuple]:
     return {(t["id"], t["orderId"], float(t["price"]), float(t["qty"])) for t in trades}
 
 
-def _db_fills(path: str, run_id: str) -> set[tuple]:
-    con = duckdb.connect(path, read_only=True)
-    try:
-        rows = con.execute("SELECT trade_id, order_id, price, qty FROM trades_fills WHERE run_id = ?::UUID",
-                           [run_id]).fetchall()
-    finally:
-        con.close()
-    return {(t, o, p, q) for t, o, p, q in rows}
-
-
 def _query(path: str, sql: str, params: list) -> list[tuple]:
     con = duckdb.connect(path, read_only=True)
     try:
         return con.execute(sql, params).fetchall()
     finally:
         con.close()
+
+
+def _db_fills(path: str, run_id: str) -> set[tuple]:
+    return set(_query(path, "SELECT trade_id, order_id, price, qty FROM trades_fills WHERE run_id = ?::UUID",
+                      [run_id]))
 
 
 def _one_clean_line(text: str) -> str:
