@@ -118,7 +118,7 @@ class Sim:
     @property
     def idle(self) -> bool:
         """Nothing depends on individual bars: no orders, no positions, no stream subscribers."""
-        return not self._active and not self.market_listener.active
+        return self.trading_idle and not self.market_listener.active
 
     @property
     def trading_idle(self) -> bool:
