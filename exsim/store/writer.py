@@ -50,8 +50,8 @@ class BatchWriter(Recorder):
         self._instruments = instruments
         # the Arrow types of the written columns, as the tables have them (a UUID comes as text):
         # given, pyarrow skips inferring them, ~40% faster for ints on a thread holding the GIL
-        self._types = {t: arrow_table(self._con.sql(f"SELECT {', '.join(cols)} FROM {t} LIMIT 0")).schema.types
-                       for t, cols in _TABLES.items()}
+        self._types = {table: arrow_table(self._con.sql(f"SELECT {', '.join(cols)} FROM {table} LIMIT 0")).schema.types
+                       for table, cols in _TABLES.items()}
         self._rows: dict[str, list[tuple]] = {t: [] for t in _TABLES}
         self._meta: list[tuple] = []  # ("run", ...) / ("status", ...) statements in order
         self._seq = 0
