@@ -9,6 +9,7 @@ import asyncio
 import gc
 import logging
 import signal
+import socket
 import sys
 import time
 from typing import Optional
@@ -159,18 +160,21 @@ async def _serve(cfg, con) -> int:
     from aiohttp import web
     from .wire.app import create_app
     from .wire.keys import REPLAY
+    # Bind first: a port in use must fail before the app starts, which opens (and records) a run.
+    try:
+        sock = _listen(cfg.host, cfg.port)
+    except OSError as exc:
+        con.close()
+        print(f"exsim: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}", file=sys.stderr)
+        return 4
     app = create_app(cfg, con)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2.0, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, cfg.host, cfg.port)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        print(f"exsim: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}", file=sys.stderr)
-        return 4
-    log.info("ExSim listening on http://%s:%d (%s %s, speed %s)", cfg.host, cfg.port, cfg.symbol,
-             cfg.interval, cfg.speed)
+    site = web.SockSite(runner, sock)
+    await site.start()
+    from .wire.keys import SIM
+    log.info("ExSim listening on http://%s:%d (%s %s, speed %s)", cfg.host, cfg.port,
+             ",".join(app[SIM].markets), cfg.interval, cfg.speed)
     # The cyclic GC stops the loop for as long as it walks the heap (~0.35 us per object on a
     # small machine). What is alive now (modules, app, config) lives as long as the process:
     # freeze it, so full collections stop walking it (~50k objects, 15-20 ms each time).
@@ -189,6 +193,21 @@ async def _serve(cfg, con) -> int:
     await runner.cleanup()
     log.info("stopped")
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (what aiohttp's TCPSite would open)."""
+    family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
 
 
 if __name__ == "__main__":  # pragma: no cover

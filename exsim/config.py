@@ -73,14 +73,18 @@ class WsConfig(_Base):
 class StoreConfig(_Base):
     flush_interval: float = 0.5  # seconds between batched writes of fills/orders/equity
     equity_every_bars: int = 1  # equity point every N bars while a position is open
+    event_log: bool = False  # also persist every engine event (table event_log), for audits
 
 
 class Config(_Base):
     host: str = "127.0.0.1"
     port: int = 9010
     duckdb_path: str = "data/exsim.duckdb"
-    symbol: str = "BTCUSDT"
-    interval: str = "1m"
+    # The replayed symbols: `symbols` if set, else `symbol` if set, else every symbol of the
+    # database (`replayed_symbols`). All of them share one clock and one wallet per account.
+    symbol: Union[str, None] = None
+    symbols: list[str] = []
+    interval: str = "1m"  # the base interval: replayed bars; streams and REST aggregate coarser ones
     start: Union[str, int, None] = None  # None = first bar in the database
     end: Union[str, int, None] = None  # exclusive; None = after the last bar
     speed: Union[float, Literal["max"]] = 25.0  # bars per second; 0 = paused
@@ -102,12 +106,19 @@ class Config(_Base):
     max_body_bytes: int = 1024 * 1024
     demo_seed: int = 7
     log_level: str = "INFO"
-    symbols: dict[str, SymbolSpec] = {}
+    symbol_specs: dict[str, SymbolSpec] = {}  # exchange filters per symbol ([symbol_specs.BTCUSDT])
     ws: WsConfig = WsConfig()
     store: StoreConfig = StoreConfig()
 
     def symbol_spec(self, symbol: str) -> SymbolSpec:
-        return self.symbols.get(symbol) or DEFAULT_SYMBOLS.get(symbol) or SymbolSpec()
+        return self.symbol_specs.get(symbol) or DEFAULT_SYMBOLS.get(symbol) or SymbolSpec()
+
+    @property
+    def requested_symbols(self) -> list[str]:
+        """The symbols the config names (empty: every symbol of the database)."""
+        if self.symbols:
+            return list(self.symbols)
+        return [self.symbol] if self.symbol else []
 
     @property
     def interval_ms(self) -> int:
@@ -125,6 +136,7 @@ class Config(_Base):
 # ENV names are the spec's; the rest follow the same pattern.
 ENV_NAMES: dict[str, str] = {
     "host": "HOST", "port": "PORT", "duckdb_path": "DUCKDB_PATH", "symbol": "SYMBOL",
+    "symbols": "SYMBOLS",
     "interval": "INTERVAL", "start": "START", "end": "END", "speed": "SPEED",
     "maker_bps": "FEE_MAKER_BPS", "taker_bps": "FEE_TAKER_BPS", "slippage_bps": "SLIPPAGE_BPS",
     "starting_balance": "STARTING_BALANCE", "ticks_per_bar": "TICKS_PER_BAR", "on_end": "ON_END",
@@ -135,6 +147,7 @@ ENV_NAMES: dict[str, str] = {
 # CLI flag -> key (flags as the spec names them).
 FLAG_NAMES: dict[str, str] = {
     "--host": "host", "--port": "port", "--duckdb-path": "duckdb_path", "--symbol": "symbol",
+    "--symbols": "symbols",
     "--interval": "interval", "--start": "start", "--end": "end", "--speed": "speed",
     "--maker-bps": "maker_bps", "--taker-bps": "taker_bps", "--slippage-bps": "slippage_bps",
     "--starting-balance": "starting_balance", "--ticks-per-bar": "ticks_per_bar",
@@ -184,6 +197,11 @@ def load(path: Union[str, None] = None, env: Union[Mapping[str, str], None] = No
     def where(key: str) -> str:
         return sources.get(key, "default")
 
+    if isinstance(raw.get("symbols"), str):  # SYMBOLS / --symbols: comma-separated
+        raw["symbols"] = [s.strip().upper() for s in raw["symbols"].split(",") if s.strip()]
+    if isinstance(raw.get("symbols"), dict):  # the filter tables' old name: [symbols.BTCUSDT]
+        raw.setdefault("symbol_specs", raw.pop("symbols"))
+        sources["symbol_specs"] = sources.pop("symbols", "default")
     if isinstance(raw.get("speed"), str) and raw["speed"].strip().lower() == "max":
         raw["speed"] = "max"
     if isinstance(raw.get("strict_filters"), str):
@@ -213,8 +231,10 @@ def _validate(cfg: Config, where) -> None:
 
     if cfg.interval not in INTERVAL_MS:
         fail("interval", "one of " + " ".join(INTERVAL_MS))
-    if not re.fullmatch(r"[A-Z0-9]{2,20}", cfg.symbol):
+    if cfg.symbol is not None and not re.fullmatch(r"[A-Z0-9]{2,20}", cfg.symbol):
         fail("symbol", "an upper-case symbol such as BTCUSDT")
+    if any(not re.fullmatch(r"[A-Z0-9]{2,20}", s) for s in cfg.symbols) or len(set(cfg.symbols)) != len(cfg.symbols):
+        fail("symbols", 'distinct upper-case symbols such as ["BTCUSDT", "ETHUSDT"]')
     if not 0 < cfg.port < 65536:
         fail("port", "a TCP port 1-65535")
     for key in ("maker_bps", "taker_bps", "slippage_bps", "spread_bps"):

@@ -12,30 +12,41 @@ import msgspec
 
 
 class BarChunk(msgspec.Struct):
+    """Rows sorted by (ts, symbol): with several symbols, the bars of one open time (a *step*
+    of the clock) are consecutive rows. `sym` is each row's symbol index (the Sim's market
+    order), None when the whole chunk is one symbol's (index 0); `starts` the first row of each
+    step, None when every row is a step of its own."""
+
     ts: list[int]  # open time, epoch ms
     open: list[int]  # ticks
     high: list[int]
     low: list[int]
     close: list[int]
     volume: list[float]
-    # Per-bar bytes the reader was asked to make alongside (the wire layer's kline payload of
-    # the bar as a closed kline; None where it left one to Python), or None: not asked.
-    payload: Optional[list[Optional[bytes]]] = None
+    sym: Optional[list[int]] = None
+    starts: Optional[list[int]] = None
 
     def __len__(self) -> int:
         return len(self.ts)
 
+    @property
+    def steps(self) -> int:
+        return len(self.ts) if self.starts is None else len(self.starts)
 
-class Bar(msgspec.Struct, frozen=True):
-    """One bar (or the part of one replayed so far), for code that handles bars one at a time."""
+    def step_rows(self, step: int) -> tuple[int, int]:
+        """Rows [i, j) of step number `step` of this chunk."""
+        if self.starts is None:
+            return step, step + 1
+        starts = self.starts
+        return starts[step], starts[step + 1] if step + 1 < len(starts) else len(self.ts)
 
-    ts: int
-    close_ts: int
-    open: int
-    high: int
-    low: int
-    close: int
-    volume: float
+    def symbol_at(self, row: int) -> int:
+        return 0 if self.sym is None else self.sym[row]
+
+
+def step_starts(ts: list[int]) -> list[int]:
+    """First row of each run of equal open times (the steps of a multi-symbol chunk)."""
+    return [k for k in range(len(ts)) if k == 0 or ts[k] != ts[k - 1]]
 
 
 def path_points(o: int, h: int, l: int, c: int) -> tuple[int, int, int, int]:

@@ -1,5 +1,10 @@
 """The bar clock: pulls bar chunks from any async iterator and feeds them to the Sim at a pace.
 
+Every replayed symbol is on this one clock, aligned by bar open time: a *step* is the bars of
+all symbols that open at one time (a symbol without a bar then simply has none in the step,
+and stalls nobody). `speed` counts steps per second, and sim time after a step is its open
+time plus the interval.
+
 Pacing counts segments (ticks): `speed` bars/s with `ticks_per_bar` ticks each. Time is kept
 as an anchor (wall time, ticks done) reset on every speed change, so changing speed never skips
 or repeats a bar. `"max"` runs batches back to back, yielding to the loop between batches so
@@ -40,9 +45,10 @@ class Clock:
         self._source: Optional[AsyncIterator[BarChunk]] = None
         self._chunk: Optional[BarChunk] = None
         self._prev_chunk: Optional[BarChunk] = None  # kept so recent bars are served from memory
-        self._i = 0  # next bar in the chunk
-        self._segments: list = []  # remaining segments of a bar being replayed tick by tick
-        self._bar: tuple = ()
+        self._i = 0  # next row of the chunk
+        self._step = 0  # next step of the chunk
+        # a step being replayed tick by tick: per row (sym, ts, o, v, segments, [hi, lo])
+        self._segments: list = []
         self._seg_j = 0
         self._ticks_done = 0
         self._anchor = (now(), 0)
@@ -53,7 +59,7 @@ class Clock:
     # --- control --------------------------------------------------------------------------
 
     async def load(self, source: AsyncIterator[BarChunk], total_bars: int, reveal: int = 1,
-                   before: Optional[Callable[[], None]] = None) -> None:
+                   before: Optional[Callable[[], Awaitable[None]]] = None) -> None:
         """Replay a new range: once its first chunk is at hand, call `before` (the caller opens
         the new run there) and reveal the first `reveal` bars in the same step, so no request
         ever sees a run without a price; then continue at the current speed."""
@@ -61,17 +67,18 @@ class Clock:
             old = self._source
             if old is not None and hasattr(old, "aclose"):
                 await old.aclose()  # let the old feed release its reader
-            self._source, self._chunk, self._i, self._segments = source, None, 0, []
+            self._source, self._chunk, self._i, self._step, self._segments = source, None, 0, 0, []
             self._prev_chunk = None
             self.total_bars = total_bars
             self.finished = False
             ready = await self._ready()
             if before is not None:
-                before()
+                await before()
             done = 0
             while ready and done < reveal and self._i < len(self._chunk):
                 done += self._advance_bars(1, allow_jump=False)
             self._reanchor()
+        self.sim.publish()
         self.sim.market_listener.flush()
         self._wake.set()
 
@@ -98,13 +105,22 @@ class Clock:
             while done < bars and await self._ready():
                 done += self._advance_bars(1, allow_jump=False)
             self._reanchor()
+        self.sim.publish()
         self.sim.market_listener.flush()  # a paused clock's loop will not send these bars
         return done
+
+    def hold(self) -> asyncio.Lock:
+        """`async with clock.hold():` no bar moves inside (for work that must see sim time
+        stand still across an await, e.g. seeding a stream from the database)."""
+        return self._lock
 
     def recent_bars(self, start: Optional[int], end: Optional[int], limit: int) -> Optional[list[tuple]]:
         """Closed bars (ts, o, h, l, c, v) of this replay still in memory (the current and the
         previous chunk), chosen like Binance's klines window; None when the window reaches
         further back than memory, so the caller asks the database instead."""
+        if (self._chunk is not None and self._chunk.sym is not None) or (
+                self._prev_chunk is not None and self._prev_chunk.sym is not None):
+            return None  # several symbols interleaved: the database picks one out
         views = []
         if self._prev_chunk is not None:
             views.append((self._prev_chunk, len(self._prev_chunk)))
@@ -157,6 +173,7 @@ class Clock:
                         delay = 0.0
                     else:
                         delay = self._run_due()
+                    self.sim.publish()
                 # many subscribers: the sends are spread over loop turns (requests run between)
                 while listener.flush_some():
                     await asyncio.sleep(0)
@@ -199,8 +216,8 @@ class Clock:
         if self.ticks_per_bar == 1:
             self._advance_bars(due, allow_jump=True)
         else:
-            for _ in range(due):
-                if not self._advance_tick():
+            for _ in range(due):  # up to the end of the chunk (the next batch loads the next)
+                if not (self._segments or self._i < len(self._chunk)) or not self._advance_tick():
                     break
         return 0.0
 
@@ -211,10 +228,8 @@ class Clock:
         if self._source is not None:
             try:
                 chunk = await self._source.__anext__()
-                if self._chunk is not None:
-                    self._chunk.payload = None  # only the current chunk's are used (a few MB)
                 self._prev_chunk, self._chunk = self._chunk, chunk
-                self._i = 0
+                self._i = self._step = 0
                 self.sim.market_listener.on_chunk(chunk)
                 return True
             except StopAsyncIteration:
@@ -225,54 +240,67 @@ class Clock:
         return False
 
     def _advance_bars(self, n: int, allow_jump: bool) -> int:
-        """Replay up to n whole bars from the current chunk; returns how many."""
+        """Replay up to n whole steps from the current chunk; returns how many."""
         if self.ticks_per_bar > 1 or self._segments:
             count = 0
             while count < n and self._chunk is not None and (self._segments or self._i < len(self._chunk)):
-                while True:
-                    final = self._advance_tick()
-                    if final:
-                        break
+                while not self._advance_tick():
+                    pass
                 count += 1
             return count
         c = self._chunk
-        i, end = self._i, min(self._i + n, len(c))
+        s0 = self._step
+        s1 = min(s0 + n, c.steps)
+        i, end = self._i, c.step_rows(s1 - 1)[1]
         sim = self.sim
         ims = self.interval_ms
-        if allow_jump and end - i > 1 and (sim.idle or (
+        if allow_jump and s1 - s0 > 1 and (sim.idle or (
                 sim.trading_idle and sim.market_listener.takes_bulk and sim.market_listener.on_bars(c, i, end))):
-            last = end - 1
-            sim.jump(c.ts[last], c.open[last], c.high[last], c.low[last], c.close[last], c.volume[last], end - i)
+            sim.jump(c, i, end, s1 - s0)
         else:
             ts, op, hi, lo, cl, vo = c.ts, c.open, c.high, c.low, c.close, c.volume
-            on_segment = sim.on_segment
-            for k in range(i, end):
-                t, o, h, l = ts[k], op[k], hi[k], lo[k]
-                on_segment(t, o, h, l, cl[k], o, h, l, vo[k], True, t + ims)
-        self._i = end
-        self._ticks_done += end - i
-        return end - i
+            on_segment, step_done = sim.on_segment, sim.step_done
+            sym = c.sym
+            if sym is None:  # one symbol: every row is a step
+                for k in range(i, end):
+                    t, o, h, l = ts[k], op[k], hi[k], lo[k]
+                    on_segment(0, t, o, h, l, cl[k], o, h, l, vo[k], True, t + ims)
+                    step_done(t + ims)
+            else:
+                for k in range(i, end):
+                    t, o, h, l = ts[k], op[k], hi[k], lo[k]
+                    on_segment(sym[k], t, o, h, l, cl[k], o, h, l, vo[k], True, t + ims)
+                    if k + 1 == end or ts[k + 1] != t:
+                        step_done(t + ims)
+        self._i, self._step = end, s1
+        self._ticks_done += s1 - s0
+        return s1 - s0
 
     def _advance_tick(self) -> bool:
-        """Replay one intra-bar tick; returns True when it closed the bar."""
+        """Replay one intra-bar tick of every bar of the current step; True when it closed them."""
         if not self._segments:
-            c, k = self._chunk, self._i
-            self._bar = (c.ts[k], c.open[k], c.high[k], c.low[k], c.close[k], c.volume[k])
-            self._segments = tick_segments(c.open[k], c.high[k], c.low[k], c.close[k], self.ticks_per_bar)
+            c = self._chunk
+            i, j = c.step_rows(self._step)
+            self._segments = [(c.symbol_at(k), c.ts[k], c.open[k], c.volume[k],
+                               tick_segments(c.open[k], c.high[k], c.low[k], c.close[k], self.ticks_per_bar),
+                               [c.open[k], c.open[k]]) for k in range(i, j)]
             self._seg_j = 0
-            self._hi = self._lo = c.open[k]
-            self._i += 1
-        ts, bo, _, _, _, bv = self._bar
-        so, sh, sl, sc = self._segments[self._seg_j]
+            self._i, self._step = j, self._step + 1
+        j = self._seg_j
         self._seg_j += 1
         n = self.ticks_per_bar
-        self._hi, self._lo = max(self._hi, sh), min(self._lo, sl)
-        final = self._seg_j == len(self._segments)
-        now = ts + (self.interval_ms * self._seg_j) // n
-        self.sim.on_segment(ts, so, sh, sl, sc, bo, self._hi, self._lo, bv * self._seg_j / n, final, now)
+        final = self._seg_j == n
+        now = 0
+        for sym, ts, bo, bv, segments, extremes in self._segments:
+            so, sh, sl, sc = segments[j]
+            extremes[0], extremes[1] = max(extremes[0], sh), min(extremes[1], sl)
+            now = ts + (self.interval_ms * self._seg_j) // n
+            self.sim.on_segment(sym, ts, so, sh, sl, sc, bo, extremes[0], extremes[1], bv * self._seg_j / n,
+                                final, now)
         self._ticks_done += 1
         if final:
             self._segments = []
+            self.sim.step_done(now)
         return final
 
     def _reanchor(self) -> None:

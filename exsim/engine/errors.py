@@ -21,6 +21,7 @@ def missing_param(name: str) -> ExchangeError:
 
 
 INVALID_SYMBOL = (-1121, "Invalid symbol.")
+SYMBOL_NOT_TRADING = (-1122, "Invalid symbol status.")
 UNKNOWN_ORDER_CANCEL = (-2011, "Unknown order sent.")
 ORDER_NOT_FOUND = (-2013, "Order does not exist.")
 MARGIN_INSUFFICIENT = (-2019, "Margin is insufficient.")

@@ -1,30 +1,142 @@
-"""What the engine tells the outside world. Sim calls these hooks; the store (batched DuckDB
-writes) and the wire (WebSocket fan-out, later the user-data stream) implement them.
-The defaults do nothing, so a Sim runs alone in a unit test."""
+"""What the engine tells the outside world: one ordered log of typed events.
+
+Every state change (an order accepted, updated, filled, canceled or expired; a trade; a
+position or balance change; income; an account setting; a run starting or ending) is an event
+with a global sequence number `seq` and the sim time `time`, appended to one `EventLog` in the
+order it happened. Consumers (the DuckDB writer, the WebSocket fan-out, the user-data stream, a
+journal) subscribe to the log and receive each batch of new events, in order, when the engine
+publishes: after every command and after every clock batch. Adding a consumer is one call,
+`log.subscribe(fn)`; no engine call site knows who listens.
+
+Events hold snapshots (an order as it was after the change), never live engine objects, so a
+consumer may keep them. Market data (bars, ticks) is not in the log: the clock hands price
+segments to one `MarketListener` (the fan-out), whose fast paths are measured per bar.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Optional, Union
+
+import msgspec
+
+from .account import Income, Position, Trade
+from .orders import Order
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .account import Account, Income, Trade
     from .bars import BarChunk
-    from .orders import Order
 
 
-class Recorder:
-    """Audit trail sink: every call must be cheap (an append); persistence happens elsewhere."""
+class Event(msgspec.Struct, kw_only=True, tag=True, gc=False):
+    seq: int = 0  # set by EventLog.append
+    time: int = 0  # sim time, epoch ms
 
-    def run_started(self, run_id: str, created_ms: int, params_json: str, meta: dict) -> None: ...
-    def run_status(self, run_id: str, status: str, bars: int, final_equity: float | None) -> None: ...
-    def fill(self, run_id: str, account: str, trade: "Trade", symbol: str, price: float, qty: float,
-             realized: float, fee: float) -> None: ...
-    def order(self, run_id: str, account: str, order: "Order", event: str, reason: str) -> None: ...
-    def equity(self, run_id: str, account: str, ts: int, equity: float) -> None: ...
-    def income(self, run_id: str, account: str, income: "Income") -> None: ...
+
+class RunStarted(Event):
+    run_id: str
+    created_ms: int
+    params_json: str
+    meta: dict
+
+
+class RunStatus(Event):
+    run_id: str
+    status: str  # running | finished | stopped
+    bars: int
+    final_equity: Optional[float]
+
+
+class OrderUpdated(Event):
+    """An order changed: `exec_type` NEW, TRADE, CANCELED, EXPIRED, TRIGGERED or AMENDMENT
+    (Binance's execution types, plus TRIGGERED for a conditional order that fired); `order`
+    is its state after the change; `trade` the fill of a TRADE."""
+
+    account: str
+    exec_type: str
+    order: Order
+    reason: str = ""
+    trade: Optional[Trade] = None
+
+
+class IncomeBooked(Event):
+    account: str
+    income: Income
+
+
+class AccountUpdated(Event):
+    """Wallet and the positions that changed (Binance's ACCOUNT_UPDATE): `reason` ORDER,
+    FUNDING_FEE, ...; `wallet` in money units; `positions` snapshots."""
+
+    account: str
+    reason: str
+    wallet: int
+    positions: list[Position]
+
+
+class EquityMarked(Event):
+    account: str
+    equity: int  # money units
+
+
+class LeverageChanged(Event):
+    account: str
+    symbol: str
+    leverage: int
+
+
+class MarginTypeChanged(Event):
+    account: str
+    symbol: str
+    margin_type: str
+
+
+class PositionModeChanged(Event):
+    account: str
+    dual_side: bool
+
+
+class FundingSettled(Event):
+    """A funding time passed for `symbol` at `rate` (the incomes it caused follow)."""
+
+    symbol: str
+    rate: str  # exact decimal text
+
+
+AnyEvent = Union[RunStarted, RunStatus, OrderUpdated, IncomeBooked, AccountUpdated, EquityMarked,
+                 LeverageChanged, MarginTypeChanged, PositionModeChanged, FundingSettled]
+Consumer = Callable[[list], None]
+
+
+class EventLog:
+    """The outbox: events in order with their sequence numbers, handed to every consumer in
+    batches. The log keeps nothing once published (consumers that want history keep it)."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.pending: list[Event] = []
+        self.consumers: list[Consumer] = []
+
+    def subscribe(self, consumer: Consumer) -> None:
+        self.consumers.append(consumer)
+
+    def append(self, event: Event) -> Event:
+        self.seq += 1
+        event.seq = self.seq
+        self.pending.append(event)
+        return event
+
+    def publish(self) -> list[Event]:
+        """Hand the pending events to every consumer, in subscription order; returns them."""
+        events = self.pending
+        if not events:
+            return events
+        self.pending = []
+        for consumer in self.consumers:
+            consumer(events)
+        return events
 
 
 class MarketListener:
-    """Receives every replayed price segment (fan-out to WebSocket streams)."""
+    """Receives every replayed price segment (fan-out to WebSocket streams). `sym` is the
+    symbol's index in the Sim's markets."""
 
     active = False  # False lets the clock fast-forward bars nobody watches
     # True while every subscriber's payload of a closed bar is ready-made (on_bars can take
@@ -32,7 +144,7 @@ class MarketListener:
     takes_bulk = False
     bulk_step = 16  # bars per on_bars call the clock should offer
 
-    def on_tick(self, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool) -> None: ...
+    def on_tick(self, sym: int, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool) -> None: ...
     def on_chunk(self, chunk: "BarChunk") -> None:
         """The clock moved to this chunk: the bars on_tick reports next are its rows."""
 
@@ -56,10 +168,3 @@ class MarketListener:
     def backlogged(self) -> bool:
         """True: a consumer is behind, the "max" speed clock waits before the next batch."""
         return False
-
-
-class AccountListener:
-    """Order and account changes (for the user-data stream on the roadmap)."""
-
-    def on_order(self, account: "Account", order: "Order", exec_type: str, trade: "Trade | None") -> None: ...
-    def on_balance(self, account: "Account", reason: str) -> None: ...

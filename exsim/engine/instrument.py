@@ -59,9 +59,6 @@ class Grid(msgspec.Struct, frozen=True):
             return -((-q.numerator) // q.denominator), False
         return round(q), False
 
-    def from_float(self, x: float) -> int:
-        return round(Fraction(x) / self.size)
-
 
 class Instrument(msgspec.Struct, frozen=True):
     symbol: str

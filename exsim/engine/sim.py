@@ -1,81 +1,82 @@
-"""`Sim`: the one object that owns a replay's state — market, accounts, orders, run — and the
-rules that change it. The clock feeds it price segments; routes call its methods. It knows
-nothing of HTTP or DuckDB: it reports through the hooks in engine/events.py.
+"""`Sim`: the one object that owns a replay's state (markets, books, accounts, run) and the
+rules that change it.
+
+Commands in: every state-changing request is a typed command (engine/commands.py) applied at
+one entry point, `Sim.apply`, which returns the result and the events it caused. Validation
+(engine/validation.py) only reads state; ids (orderId, tradeId, tranId, default client ids)
+are drawn only once a command is accepted.
+
+One ordered event log out: every state change is appended to `Sim.log` (engine/events.py)
+and published to its consumers after each command and each clock batch.
+
+A book per symbol (engine/book.py): the clock feeds price segments per symbol
+(`on_segment`), and each symbol's book matches the resting and conditional orders of every
+account in path order. The Sim knows nothing of HTTP or DuckDB.
 """
 from __future__ import annotations
 
+import copy
 import random
 import uuid
-from decimal import Decimal
 from fractions import Fraction
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
 
 from ..config import Config
-from ..timeutil import FUNDING_PERIOD_MS
 from . import errors as E
 from . import matching, money, validation
-from .account import Account, Income, Trade
+from .account import Account, Income, Position, Trade
+from .bars import BarChunk
+from .commands import (Applied, ApplyFunding, CancelAll, CancelOrder, NewOrder, PlaceOrder, SetLeverage,
+                       SetMarginType, SetPositionMode)
 from .errors import ExchangeError, bad_param, missing_param, reject
-from .events import AccountListener, MarketListener, Recorder
+from .events import (AccountUpdated, EquityMarked, EventLog, FundingSettled, IncomeBooked, LeverageChanged,
+                     MarginTypeChanged, MarketListener, OrderUpdated, PositionModeChanged, RunStarted, RunStatus)
 from .fees import BpsSlippage, MakerTakerFee
 from .instrument import Instrument
+from .market import Market
 from .orders import BUY, CANCELED, CONDITIONAL, EXPIRED, FILLED, LIMIT, MARKET, Order
-from .requests import NewOrder
 
 DEFAULT_ACCOUNT = "default"
 CLIENT_ID_SEED = "exsim-client-order-ids"
 
 
-class Market:
-    """Replay state of one symbol: the last price and the bar as known so far."""
-
-    def __init__(self, inst: Instrument, interval_ms: int) -> None:
-        self.inst = inst
-        self.interval_ms = interval_ms
-        self.last = 0  # ticks; 0 until the first bar is revealed
-        self.bar: Optional[tuple] = None  # (ts, o, h, l, c, v) of the current/last bar so far
-        self.bar_final = True
-        self.funding: list[tuple[int, Fraction]] = []  # (time, rate) ahead of sim time
-        self.funding_idx = 0
-        self.last_funding_rate = Fraction(0)
-        self.constant_rate: Optional[Fraction] = None
-        self.next_funding_time = 0
-        self.run_start = 0
-
-    def set_funding(self, rows: Iterable[tuple[int, float]], constant_rate: float, start: int) -> None:
-        # rates may come as Fractions already (converted off the event loop: see wire/replay.py)
-        self.funding = [(int(t), r if isinstance(r, Fraction) else Fraction(Decimal(str(r)))) for t, r in rows]
-        self.funding_idx = 0
-        self.run_start = start
-        self.constant_rate = None if self.funding else Fraction(Decimal(str(constant_rate)))
-        self.last_funding_rate = self.constant_rate or Fraction(0)
-        self.next_funding_time = (self.funding[0][0] if self.funding
-                                  else (start // FUNDING_PERIOD_MS + 1) * FUNDING_PERIOD_MS)
-
-
 class Sim:
-    def __init__(self, cfg: Config, recorder: Recorder | None = None) -> None:
+    def __init__(self, cfg: Config, symbols: Optional[Iterable[str]] = None) -> None:
         self.cfg = cfg
-        self.recorder = recorder or Recorder()
+        self.log = EventLog()
         self.market_listener: MarketListener = MarketListener()
-        self.account_listeners: list[AccountListener] = []
         self.fee_model = MakerTakerFee.from_bps(cfg.maker_bps, cfg.taker_bps)
         self.slippage = BpsSlippage.from_bps(cfg.slippage_bps)
-        self.instruments = {cfg.symbol: Instrument.from_spec(cfg.symbol, cfg.symbol_spec(cfg.symbol))}
-        self.markets = {s: Market(i, cfg.interval_ms) for s, i in self.instruments.items()}
-        self.market = self.markets[cfg.symbol]  # the replayed symbol (one per instance for now)
+        self.instruments: dict[str, Instrument] = {}
+        self.markets: dict[str, Market] = {}
+        self.by_index: list[Market] = []
+        self.set_markets(cfg.requested_symbols if symbols is None else symbols)
         self.sim_time = 0
         self.run_id = ""
         self.run_status = "idle"
-        self.bars_done = 0
+        self.bars_done = 0  # clock steps (bar open times) replayed in this run
         self.equity_every = max(1, cfg.store.equity_every_bars)
-        self._next_id = 1
-        self._tran_id = 1
+        self._next_order_id = 1
+        self._next_trade_id = 1
+        self._next_tran_id = 1
         # client ids for orders sent without one: random-looking like Binance's, the same sequence
         # in every run (reproducible), and no os.urandom per order (uuid4 cost ~70 µs in this VM)
         self._client_ids = random.Random(CLIENT_ID_SEED)
         self.accounts: dict[str, Account] = {}
+        self._exposed: dict[str, Account] = {}  # accounts with a position, in account order
         self.reset_accounts()
+
+    def set_markets(self, symbols: Iterable[str]) -> None:
+        """The replayed symbols, in this order (a bar chunk's `sym` indexes it)."""
+        names = list(dict.fromkeys(symbols))
+        self.instruments = {s: Instrument.from_spec(s, self.cfg.symbol_spec(s)) for s in names}
+        self.markets = {s: Market(i, self.instruments[s], self.cfg.interval_ms) for i, s in enumerate(names)}
+        self.by_index = list(self.markets.values())
+
+    @property
+    def market(self) -> Market:
+        """The first replayed symbol's market (single-symbol code and tests)."""
+        return self.by_index[0]
 
     # --- run lifecycle --------------------------------------------------------------------
 
@@ -86,19 +87,24 @@ class Sim:
                                             self.cfg.default_leverage) for k in self.cfg.api_keys}
         else:
             self.accounts = {DEFAULT_ACCOUNT: Account(DEFAULT_ACCOUNT, bal, self.cfg.default_leverage)}
-        self._active: set[Account] = set()  # accounts with a position or an open order
+        self._exposed = {}
+        for m in self.by_index:
+            m.book.clear()
 
     def start_run(self, created_ms: int, params_json: str, meta: dict, start_ms: int) -> str:
-        """A fresh run: new id, fresh accounts, the market rewound to `start_ms`."""
+        """A fresh run: new id, fresh accounts and ids, the markets rewound to `start_ms`."""
         self.run_id = str(uuid.uuid4())
         self._client_ids = random.Random(CLIENT_ID_SEED)
+        self._next_order_id = self._next_trade_id = self._next_tran_id = 1
         self.run_status = "running"
         self.bars_done = 0
         self.sim_time = start_ms
-        for m in self.markets.values():
-            m.last, m.bar, m.bar_final = 0, None, True
+        for m in self.by_index:
+            m.reset()
         self.reset_accounts()
-        self.recorder.run_started(self.run_id, created_ms, params_json, meta)
+        self.log.append(RunStarted(time=start_ms, run_id=self.run_id, created_ms=created_ms,
+                                   params_json=params_json, meta=meta))
+        self.log.publish()
         return self.run_id
 
     def finish_run(self, status: str) -> None:
@@ -107,11 +113,41 @@ class Sim:
         self.run_status = status
         final = None
         for acct in self.accounts.values():
-            eq = money.to_float(self.equity(acct))
-            self.recorder.equity(self.run_id, acct.name, self.sim_time, eq)
-            if acct.name in (DEFAULT_ACCOUNT, next(iter(self.accounts))):
-                final = eq if final is None else final
-        self.recorder.run_status(self.run_id, status, self.bars_done, final)
+            eq = self.equity(acct)
+            self._equity_point(acct, eq)
+            final = money.to_float(eq) if final is None else final  # the first (default) account's
+        self.log.append(RunStatus(time=self.sim_time, run_id=self.run_id, status=status, bars=self.bars_done,
+                                  final_equity=final))
+        self.log.publish()
+
+    # --- commands in ----------------------------------------------------------------------
+
+    def apply(self, cmd) -> Applied:
+        """The engine's one entry point: apply a command, publish the events it caused.
+        A refused command raises ExchangeError having changed nothing."""
+        match cmd:
+            case PlaceOrder():
+                result = self._place(self.account(cmd.account), cmd.order, cmd.test)
+            case CancelOrder():
+                result = self._cancel(self.account(cmd.account), cmd)
+            case CancelAll():
+                result = self._cancel_all(self.account(cmd.account), cmd.symbol, cmd.scope)
+            case SetLeverage():
+                result = self._set_leverage(self.account(cmd.account), cmd.symbol, cmd.leverage)
+            case SetMarginType():
+                result = self._set_margin_type(self.account(cmd.account), cmd.symbol, cmd.margin_type)
+            case SetPositionMode():
+                result = self._set_dual_side(self.account(cmd.account), cmd.dual_side)
+            case ApplyFunding():
+                result = self._apply_funding(self.markets[cmd.symbol], cmd.funding_time, cmd.rate)
+            case _:
+                raise TypeError(f"not an engine command: {type(cmd).__name__}")
+        return Applied(result, self.log.publish())
+
+    def publish(self) -> None:
+        """Hand what the clock's last batch caused (fills, triggers, funding) to the consumers."""
+        if self.log.pending:
+            self.log.publish()
 
     # --- replay ---------------------------------------------------------------------------
 
@@ -123,83 +159,79 @@ class Sim:
     @property
     def trading_idle(self) -> bool:
         """No open order and no position anywhere: bars move prices and nothing else here."""
-        return not self._active
+        return not self._exposed and not any(m.book for m in self.by_index)
 
-    def jump(self, ts: int, o: int, h: int, l: int, c: int, v: float, bars: int) -> None:
-        """Fast-forward over `bars` bars that change nothing but prices, ending on this one
-        (see `idle`; with subscribers, the listener has taken their payloads: `on_bars`)."""
-        m = self.market
-        m.bar, m.bar_final, m.last = (ts, o, h, l, c, v), True, c
-        self.sim_time = ts + m.interval_ms
-        self.bars_done += bars
-        self._roll_funding_schedule()
+    def jump(self, chunk: BarChunk, i: int, j: int, steps: int) -> None:
+        """Fast-forward over rows i..j-1 (`steps` steps) that change nothing but prices (see
+        `idle`; with subscribers, the listener has taken their payloads: `on_bars`)."""
+        sym = chunk.sym
+        if sym is None:
+            rows: Iterable[int] = (j - 1,)
+        else:  # each symbol's last bar in the run
+            last: dict[int, int] = {}
+            for k in range(j - 1, i - 1, -1):
+                last.setdefault(sym[k], k)
+                if len(last) == len(self.by_index):
+                    break
+            rows = last.values()
+        for k in rows:
+            m = self.by_index[0 if sym is None else sym[k]]
+            m.bar, m.bar_final, m.last = (chunk.ts[k], chunk.open[k], chunk.high[k], chunk.low[k],
+                                          chunk.close[k], chunk.volume[k]), True, chunk.close[k]
+        self.sim_time = chunk.ts[j - 1] + self.cfg.interval_ms
+        self.bars_done += steps
+        for m in self.by_index:  # no positions: funding times pass without payments
+            while self.sim_time >= m.next_funding_time:
+                m.advance_funding()
 
-    def on_segment(self, ts: int, so: int, sh: int, sl: int, sc: int,
+    def on_segment(self, sym: int, ts: int, so: int, sh: int, sl: int, sc: int,
                    bo: int, bh: int, bl: int, bv: float, final: bool, now: int) -> None:
-        """One step of price: the segment (so, sh, sl, sc) of the bar opened at `ts`, which is
-        known so far as (bo, bh, bl, sc, bv); `now` is the sim time at the segment's end."""
-        m = self.market
-        if self._active:
-            self._match(m, so, sh, sl, sc, now)
+        """One step of price of symbol `sym`: the segment (so, sh, sl, sc) of its bar opened at
+        `ts`, which is known so far as (bo, bh, bl, sc, bv); `now` is the sim time at the
+        segment's end (fills inside the segment happen then)."""
+        m = self.by_index[sym]
         self.sim_time = now
+        if m.book:
+            m.book.match(so, sh, sl, sc, _Executor(self, m))
         m.last = sc
         m.bar = (ts, bo, bh, bl, sc, bv)
         m.bar_final = final
-        if final:
-            self.bars_done += 1
         if now >= m.next_funding_time:
             self._settle_funding(m)
-        if final and self._active and self.bars_done % self.equity_every == 0:
-            for acct in self._active:
-                if any(p.amt for p in acct.positions.values()):
-                    self.recorder.equity(self.run_id, acct.name, now, money.to_float(self.equity(acct)))
         if self.market_listener.active:
-            self.market_listener.on_tick(ts, bo, bh, bl, sc, bv, final)
+            self.market_listener.on_tick(sym, ts, bo, bh, bl, sc, bv, final)
 
-    def _match(self, m: Market, o: int, h: int, l: int, c: int, now: int) -> None:
-        self.sim_time = now  # fills inside this segment happen at its end time
-        ex = _Executor(self, m)
-        for acct in list(self._active):
-            orders = [x for x in acct.open_orders.values() if x.symbol == m.inst.symbol]
-            if orders:
-                ex.acct = acct
-                matching.match_segment(orders, o, h, l, c, ex)
-            self._refresh_active(acct)
+    def step_done(self, now: int) -> None:
+        """Every symbol's bar of one open time has closed: count it, mark equity."""
+        self.bars_done += 1
+        if self._exposed and self.bars_done % self.equity_every == 0:
+            for acct in list(self._exposed.values()):
+                self._equity_point(acct, self.equity(acct))
 
     # --- funding --------------------------------------------------------------------------
 
-    def _roll_funding_schedule(self) -> None:
-        m = self.market
-        while self.sim_time >= m.next_funding_time:
-            self._advance_funding(m)
-
-    def _advance_funding(self, m: Market) -> Fraction:
-        if m.funding:
-            rate = m.funding[m.funding_idx][1] if m.funding_idx < len(m.funding) else m.last_funding_rate
-            m.funding_idx += 1
-            m.next_funding_time = (m.funding[m.funding_idx][0] if m.funding_idx < len(m.funding)
-                                   else m.next_funding_time + FUNDING_PERIOD_MS)
-        else:
-            rate = m.constant_rate or Fraction(0)
-            m.next_funding_time += FUNDING_PERIOD_MS
-        m.last_funding_rate = rate
-        return rate
-
     def _settle_funding(self, m: Market) -> None:
-        """Positions open at a funding time pay (rate > 0, longs) or receive amt*mark*rate."""
         while self.sim_time >= m.next_funding_time:
-            when = m.next_funding_time
-            rate = self._advance_funding(m)
-            for acct in list(self._active):
-                pos = acct.positions.get(m.inst.symbol)
-                if not pos or not pos.amt or not rate:
-                    continue
-                pay = money.scale(rate, m.inst.notional(m.last, pos.amt))
-                acct.wallet -= pay
-                acct.update_time = when
-                self._income(acct, m.inst.symbol, "FUNDING_FEE", -pay, when)
-                for listener in self.account_listeners:
-                    listener.on_balance(acct, "FUNDING_FEE")
+            when, rate = m.advance_funding()
+            self.apply(ApplyFunding(symbol=m.inst.symbol, funding_time=when, rate=rate))
+
+    def _apply_funding(self, m: Market, when: int, rate: Fraction) -> int:
+        """Positions open at a funding time pay (rate > 0, longs) or receive amt*mark*rate."""
+        symbol = m.inst.symbol
+        self.log.append(FundingSettled(time=when, symbol=symbol, rate=str(float(rate))))
+        paid = 0
+        for acct in list(self._exposed.values()):
+            pos = acct.positions.get(symbol)
+            if not pos or not pos.amt or not rate:
+                continue
+            pay = money.scale(rate, m.inst.notional(m.last, pos.amt))
+            acct.wallet -= pay
+            acct.update_time = when
+            self._income(acct, symbol, "FUNDING_FEE", -pay, when)
+            self.log.append(AccountUpdated(time=when, account=acct.name, reason="FUNDING_FEE",
+                                           wallet=acct.wallet, positions=[]))
+            paid += 1
+        return paid
 
     # --- orders ---------------------------------------------------------------------------
 
@@ -212,30 +244,34 @@ class Sim:
     def account(self, name: str = DEFAULT_ACCOUNT) -> Account:
         return self.accounts[name]
 
-    def new_order_id(self) -> int:
-        oid = self._next_id
-        self._next_id += 1
-        return oid
-
     def new_client_id(self) -> str:
         """An id for an order sent without one (Binance makes one up too)."""
         return f"exsim-{self._client_ids.getrandbits(88):022x}"
 
-    def place_order(self, acct: Account, req: NewOrder, dry_run: bool = False) -> Order:
-        """Validate like Binance, accept, and execute what executes at once.
-        With dry_run (POST /order/test) only the validation happens."""
+    def _place(self, acct: Account, req: NewOrder, test: bool) -> Order:
+        """Validate like Binance; accepted, draw its ids and execute what executes at once.
+        A test order (POST /order/test) is only validated: no id, no event."""
         inst = self.instrument(req.symbol)
         m = self.markets[inst.symbol]
+        if not m.trading(self.sim_time):
+            raise reject(E.SYMBOL_NOT_TRADING)
         order = validation.build_order(self, acct, inst, m, req)
         validation.check_placement(self, acct, inst, m, order)
-        if dry_run:
+        if test:
             return order
-        acct.orders[order.order_id] = order
+        order.order_id = self._next_order_id
+        self._next_order_id += 1
+        if not order.client_order_id:
+            order.client_order_id = self.new_client_id()
         if req.algo:
-            order.algo_id = self.new_order_id()
+            order.algo_id = self._next_order_id
+            self._next_order_id += 1
+            if not order.client_algo_id:
+                order.client_algo_id = order.client_order_id
             acct.algo_orders[order.algo_id] = order
-        self._event(acct, order, "NEW")
-        if order.type == MARKET and not order.orig_type in CONDITIONAL:
+        acct.orders[order.order_id] = order
+        self._order_event(acct, order, "NEW")
+        if order.type == MARKET and order.orig_type not in CONDITIONAL:
             self._fill(acct, m, order, self.slippage.price(m.last, order.side == BUY), False)
         elif order.type == LIMIT and order.orig_type == LIMIT and matching.limit_marketable(order.side, order.price, m.last):
             price = matching.taker_price(order.side, m.last, order.price, self.slippage.price)
@@ -245,26 +281,8 @@ class Sim:
         else:
             acct.open_orders[order.order_id] = order
             acct.by_client_id[(order.symbol, order.client_order_id)] = order
-        self._refresh_active(acct)
+            m.book.add(order)
         return order
-
-    def cancel_order(self, acct: Account, symbol: str, order_id: int | None, client_id: str | None) -> Order:
-        self.instrument(symbol)
-        order = self.find_order(acct, symbol, order_id, client_id)
-        if order is None or not order.is_open:
-            raise reject(E.UNKNOWN_ORDER_CANCEL)
-        self._close(acct, order, CANCELED)
-        self._refresh_active(acct)
-        return order
-
-    def cancel_all(self, acct: Account, symbol: str, which: Callable[[Order], bool] | None = None) -> list[Order]:
-        """Cancel the symbol's open orders (those `which` selects, if given)."""
-        self.instrument(symbol)
-        done = [o for o in acct.open_orders.values() if o.symbol == symbol and (which is None or which(o))]
-        for order in done:
-            self._close(acct, order, CANCELED)
-        self._refresh_active(acct)
-        return done
 
     def find_order(self, acct: Account, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
         if order_id is not None:
@@ -278,9 +296,39 @@ class Sim:
             raise missing_param("orderId")
         return order if order is not None and order.symbol == symbol else None
 
+    def find_algo(self, acct: Account, algo_id: int | None, client_algo_id: str | None) -> Order | None:
+        if algo_id is None and client_algo_id is None:
+            raise missing_param("algoId")
+        if algo_id is not None:
+            return acct.algo_orders.get(algo_id)
+        return next((o for o in reversed(acct.algo_orders.values()) if o.client_algo_id == client_algo_id), None)
+
+    def _cancel(self, acct: Account, cmd: CancelOrder) -> Order:
+        if cmd.scope == "algo":
+            order = self.find_algo(acct, cmd.order_id, cmd.client_order_id)
+        else:
+            self.instrument(cmd.symbol)
+            order = self.find_order(acct, cmd.symbol, cmd.order_id, cmd.client_order_id)
+            if cmd.scope == "order" and not in_order_scope(order):
+                order = None
+        if order is None or not order.is_open:
+            raise reject(E.UNKNOWN_ORDER_CANCEL)
+        self._close(acct, order, CANCELED)
+        return order
+
+    def _cancel_all(self, acct: Account, symbol: str, scope: str) -> list[Order]:
+        """Cancel the symbol's open orders: `order` those of the /order family (untriggered algo
+        orders stay, as on Binance), `algo` the untriggered algo orders, `any` all."""
+        self.instrument(symbol)
+        done = [o for o in acct.open_orders.values() if o.symbol == symbol and (
+            scope == "any" or (scope == "order") == in_order_scope(o))]
+        for order in done:
+            self._close(acct, order, CANCELED)
+        return done
+
     # --- account settings -----------------------------------------------------------------
 
-    def set_leverage(self, acct: Account, symbol: str, leverage: int) -> int:
+    def _set_leverage(self, acct: Account, symbol: str, leverage: int) -> int:
         self.instrument(symbol)
         if not 1 <= leverage <= 125:
             raise ExchangeError(-4028, f"Leverage {leverage} is not valid")
@@ -289,9 +337,10 @@ class Sim:
         if self.available(acct) <= 0 and pos.amt:
             pos.leverage = old
             raise ExchangeError(-2028, "Leverage is smaller than permitted: insufficient margin balance.")
+        self.log.append(LeverageChanged(time=self.sim_time, account=acct.name, symbol=symbol, leverage=leverage))
         return leverage
 
-    def set_margin_type(self, acct: Account, symbol: str, margin_type: str) -> None:
+    def _set_margin_type(self, acct: Account, symbol: str, margin_type: str) -> str:
         self.instrument(symbol)
         if margin_type not in ("ISOLATED", "CROSSED"):
             raise bad_param("marginType")
@@ -303,8 +352,11 @@ class Sim:
         if pos.amt:
             raise ExchangeError(-4048, "Margin type cannot be changed if there exists position.")
         pos.margin_type = margin_type
+        self.log.append(MarginTypeChanged(time=self.sim_time, account=acct.name, symbol=symbol,
+                                          margin_type=margin_type))
+        return margin_type
 
-    def set_dual_side(self, acct: Account, dual: bool) -> None:
+    def _set_dual_side(self, acct: Account, dual: bool) -> bool:
         if dual == acct.dual_side:
             raise ExchangeError(-4059, "No need to change position side.")
         if dual:  # hedge mode is on the roadmap; refuse rather than pretend
@@ -313,18 +365,20 @@ class Sim:
                                 if not any(p.amt for p in acct.positions.values())
                                 else "Position side cannot be changed if there exists position.")
         acct.dual_side = dual
+        self.log.append(PositionModeChanged(time=self.sim_time, account=acct.name, dual_side=dual))
+        return dual
 
     # --- valuations -----------------------------------------------------------------------
 
     def unrealized(self, acct: Account) -> int:
-        return sum(acct.unrealized(m.inst, m.last) for m in self.markets.values())
+        return sum(acct.unrealized(m.inst, m.last) for m in self.by_index)
 
     def equity(self, acct: Account) -> int:
         return acct.wallet + self.unrealized(acct)
 
     def initial_margin(self, acct: Account) -> tuple[int, int]:
-        pos = sum(acct.position_margin(m.inst, m.last) for m in self.markets.values())
-        orders = sum(acct.order_margin(m.inst, m.last) for m in self.markets.values())
+        pos = sum(acct.position_margin(m.inst, m.last) for m in self.by_index)
+        orders = sum(acct.order_margin(m.inst, m.last) for m in self.by_index)
         return pos, orders
 
     def available(self, acct: Account) -> int:
@@ -333,31 +387,33 @@ class Sim:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _refresh_active(self, acct: Account) -> None:
-        if acct.open_orders or any(p.amt for p in acct.positions.values()):
-            self._active.add(acct)
-        else:
-            self._active.discard(acct)
+    def _order_event(self, acct: Account, order: Order, exec_type: str, trade: Trade | None = None,
+                     reason: str = "") -> None:
+        self.log.append(OrderUpdated(time=self.sim_time, account=acct.name, exec_type=exec_type,
+                                     order=copy.copy(order), reason=reason, trade=trade))
+
+    def _equity_point(self, acct: Account, equity: int) -> None:
+        self.log.append(EquityMarked(time=self.sim_time, account=acct.name, equity=equity))
+
+    def _unlist(self, acct: Account, order: Order) -> None:
+        """The order is no longer open: out of the account's open orders and the book."""
+        acct.open_orders.pop(order.order_id, None)
+        if acct.by_client_id.get((order.symbol, order.client_order_id)) is order:
+            del acct.by_client_id[(order.symbol, order.client_order_id)]
+        self.markets[order.symbol].book.remove(order)
 
     def _close(self, acct: Account, order: Order, status: str, reason: str = "") -> None:
         order.status = status
         order.update_time = self.sim_time
-        acct.open_orders.pop(order.order_id, None)
-        if acct.by_client_id.get((order.symbol, order.client_order_id)) is order:
-            del acct.by_client_id[(order.symbol, order.client_order_id)]
-        self._event(acct, order, status, reason=reason)
-
-    def _event(self, acct: Account, order: Order, event: str, trade: Trade | None = None, reason: str = "") -> None:
-        self.recorder.order(self.run_id, acct.name, order, event, reason)
-        for listener in self.account_listeners:
-            listener.on_order(acct, order, event if event != "FILLED" else "TRADE", trade)
+        self._unlist(acct, order)
+        self._order_event(acct, order, status, reason=reason)
 
     def _income(self, acct: Account, symbol: str, kind: str, amount: int, when: int, trade_id: int = 0) -> None:
-        inc = Income(tran_id=self._tran_id, symbol=symbol, income_type=kind, income=amount, time=when,
+        inc = Income(tran_id=self._next_tran_id, symbol=symbol, income_type=kind, income=amount, time=when,
                      trade_id=trade_id)
-        self._tran_id += 1
+        self._next_tran_id += 1
         acct.incomes.append(inc)
-        self.recorder.income(self.run_id, acct.name, inc)
+        self.log.append(IncomeBooked(time=when, account=acct.name, income=inc))
 
     def _fill(self, acct: Account, m: Market, order: Order, price: int, is_maker: bool) -> None:
         inst = m.inst
@@ -380,48 +436,63 @@ class Sim:
         order.update_time = now
         if order.executed >= order.qty:
             order.status = FILLED
-            acct.open_orders.pop(order.order_id, None)
-            if acct.by_client_id.get((order.symbol, order.client_order_id)) is order:
-                del acct.by_client_id[(order.symbol, order.client_order_id)]
-        trade = Trade(trade_id=self.new_order_id(), order_id=order.order_id, symbol=inst.symbol,
+            self._unlist(acct, order)
+        trade = Trade(trade_id=self._next_trade_id, order_id=order.order_id, symbol=inst.symbol,
                       side=order.side, price=price, qty=qty, realized_pnl=realized, fee=fee,
                       is_maker=is_maker, time=now)
+        self._next_trade_id += 1
         acct.trades.append(trade)
-        self.recorder.fill(self.run_id, acct.name, trade, inst.symbol, inst.price.to_float(price),
-                           inst.qty.to_float(qty), money.to_float(realized), money.to_float(fee))
+        self._order_event(acct, order, "TRADE", trade)
+        self.log.append(AccountUpdated(time=now, account=acct.name, reason="ORDER", wallet=acct.wallet,
+                                       positions=[copy.copy(pos)]))
         if realized:
             self._income(acct, inst.symbol, "REALIZED_PNL", realized, now, trade.trade_id)
         if fee:
             self._income(acct, inst.symbol, "COMMISSION", -fee, now, trade.trade_id)
-        self._event(acct, order, order.status, trade)
-        self.recorder.equity(self.run_id, acct.name, now, money.to_float(self.equity(acct)))
-        for listener in self.account_listeners:
-            listener.on_balance(acct, "ORDER")
+        self._track_exposure(acct)
+        self._equity_point(acct, self.equity(acct))
         self._expire_stale_reduce_only(acct, inst.symbol)
 
+    def _track_exposure(self, acct: Account) -> None:
+        if any(p.amt for p in acct.positions.values()):
+            if acct.name not in self._exposed:  # re-sorted into account order (deterministic)
+                self._exposed[acct.name] = acct
+                self._exposed = {n: a for n, a in self.accounts.items() if n in self._exposed}
+        else:
+            self._exposed.pop(acct.name, None)
+
     def _expire_stale_reduce_only(self, acct: Account, symbol: str) -> None:
-        """Once flat, resting reduce-only/close-position orders can never reduce: Binance
-        expires them."""
+        """Once flat, resting reduce-only LIMIT orders can never reduce: Binance expires them.
+        Conditional ones (STOP/TP/trailing, reduceOnly or closePosition, legacy or algo) stay
+        open, as on Binance: they expire only if they trigger while there is nothing to reduce."""
         if acct.position(symbol).amt:
             return
-        for order in [o for o in acct.open_orders.values() if o.symbol == symbol
-                      and (o.reduce_only or o.close_position)]:
+        for order in [o for o in acct.open_orders.values() if o.symbol == symbol and o.reduce_only
+                      and (o.orig_type not in CONDITIONAL or o.triggered)]:
             self._close(acct, order, EXPIRED, reason="position closed")
 
 
+def in_order_scope(order: Order | None) -> bool:
+    """The order as the /fapi/v1/order family sees it: an algo (conditional) order only becomes
+    a matching-engine order once it has triggered; before that it exists on the algo routes
+    alone, as on Binance."""
+    return order is not None and not (order.algo_id and not order.triggered)
+
+
 class _Executor(matching.Executor):
-    """Binds match_segment's callbacks to one account of the Sim."""
+    """Binds match_segment's callbacks to the Sim: each order books on its own account."""
+
+    __slots__ = ("sim", "m", "slip")
 
     def __init__(self, sim: Sim, m: Market) -> None:
         self.sim, self.m = sim, m
-        self.acct: Account | None = None
         self.slip = sim.slippage.price
 
     def fill(self, order: Order, price: int, is_maker: bool) -> None:
-        self.sim._fill(self.acct, self.m, order, price, is_maker)
+        self.sim._fill(self.sim.accounts[order.account], self.m, order, price, is_maker)
 
     def trigger(self, order: Order) -> None:
+        sim = self.sim
         order.triggered = True
-        order.trigger_time = self.sim.sim_time
-        order.update_time = self.sim.sim_time
-        self.sim._event(self.acct, order, "TRIGGERED")
+        order.trigger_time = order.update_time = sim.sim_time
+        sim._order_event(sim.accounts[order.account], order, "TRIGGERED")

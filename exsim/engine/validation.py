@@ -16,10 +16,11 @@ from .errors import ExchangeError, bad_param, missing_param, reject
 from .instrument import Instrument
 from .orders import (BUY, CONDITIONAL, EXECUTES_AS, LIMIT, MARKET, ORDER_TYPES, SELL, TIME_IN_FORCE,
                      TRAILING_STOP_MARKET, Order)
-from .requests import NewOrder
+from .commands import NewOrder
 
 if TYPE_CHECKING:
-    from .sim import Market, Sim
+    from .market import Market
+    from .sim import Sim
 
 CLIENT_ID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 PRICE_NEEDED = {"LIMIT", "STOP", "TAKE_PROFIT"}
@@ -61,21 +62,21 @@ def build_order(sim: "Sim", acct: Account, inst: Instrument, m: "Market", req: N
     if otype == MARKET and req.price:
         raise ExchangeError(-1106, "Parameter 'price' sent when not required.")
     if otype in STOP_NEEDED and not req.stop_price:
-        raise missing_param("stopPrice")
+        raise missing_param("triggerPrice" if req.algo else "stopPrice")  # each route's own name
     if otype == TRAILING_STOP_MARKET and not req.callback_rate:
         raise missing_param("callbackRate")
     cid = req.new_client_order_id or req.client_algo_id
     if cid is not None and not CLIENT_ID_RE.match(cid):
         raise reject(E.CLIENT_ID_INVALID)
-    if cid is None:
-        cid = sim.new_client_id()
 
     strict = sim.cfg.strict_filters
     qty = 0
     if req.quantity:
         qty = to_grid(strict, inst.qty, req.quantity, "quantity", "down")
         if qty <= 0:
-            raise reject(E.QTY_NOT_POSITIVE)
+            # a positive quantity finer than the step is a precision error on Binance (-1111);
+            # only zero itself is "less than or equal to zero"
+            raise reject(E.PRECISION if decimal_param(req.quantity, "quantity") > 0 else E.QTY_NOT_POSITIVE)
     price = to_grid(strict, inst.price, req.price, "price", "nearest") if req.price else 0
     stop = to_grid(strict, inst.price, req.stop_price, "stopPrice", "nearest") if req.stop_price else 0
     act = to_grid(strict, inst.price, req.activation_price, "activationPrice", "nearest") if req.activation_price else 0
@@ -85,7 +86,8 @@ def build_order(sim: "Sim", acct: Account, inst: Instrument, m: "Market", req: N
         if not Fraction(1, 10) <= cb <= 10:
             raise ExchangeError(-1130, "Data sent for parameter 'callbackRate' is not valid.")
     now = sim.sim_time
-    order = Order(order_id=sim.new_order_id(), client_order_id=cid, account=acct.name,
+    # ids are drawn by the Sim once the order is accepted (a rejected one consumes none)
+    order = Order(order_id=0, client_order_id=cid or "", account=acct.name,
                   symbol=inst.symbol, side=side,
                   type=EXECUTES_AS.get(otype, otype), orig_type=otype, time_in_force=tif,
                   qty=qty, price=price if otype in PRICE_NEEDED else 0, stop_price=stop,
@@ -99,8 +101,6 @@ def build_order(sim: "Sim", acct: Account, inst: Instrument, m: "Market", req: N
 
 def check_placement(sim: "Sim", acct: Account, inst: Instrument, m: "Market", order: Order) -> None:
     """Binance's filters and account rules for accepting `order` now; raises the first that fails."""
-    if not m.last:
-        raise ExchangeError(-2010, "No market price yet: the replay has not revealed a bar.")
     qty, price = order.qty, order.price
     if qty:
         max_qty = inst.market_max_qty if order.type == MARKET else inst.max_qty
@@ -123,7 +123,7 @@ def check_placement(sim: "Sim", acct: Account, inst: Instrument, m: "Market", or
     if qty and not order.reduce_only and inst.notional(ref, qty) < inst.min_notional:
         raise ExchangeError(-4164, f"Order's notional must be no smaller than "
                                    f"{inst.spec.min_notional} (unless you choose reduce only).")
-    if (order.symbol, order.client_order_id) in acct.by_client_id:
+    if order.client_order_id and (order.symbol, order.client_order_id) in acct.by_client_id:
         raise reject(E.CLIENT_ID_DUPLICATE)
     if sum(1 for o in acct.open_orders.values() if o.symbol == order.symbol) >= inst.max_num_orders:
         raise reject(E.MAX_ORDERS)

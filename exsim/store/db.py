@@ -164,8 +164,8 @@ def _restore_limit_sql(cursor) -> str:
 
 
 class Database:
-    def __init__(self, con: duckdb.DuckDBPyConnection, instruments: dict,
-                 cache_budget: int = CACHE_BUDGET) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, instruments: Callable[[str], object],
+                 cache_budget: int = CACHE_BUDGET, event_log: bool = False) -> None:
         self.con = con
         self.gate = Gate()
         self.cache_budget = cache_budget
@@ -176,7 +176,7 @@ class Database:
         self._query_cur = con.cursor()
         self._evict_cur = con.cursor()  # used on the feed thread only
         self._restore_sql = _restore_limit_sql(self._evict_cur)
-        self.writer = BatchWriter(con, instruments, shared=self.gate.shared)
+        self.writer = BatchWriter(con, instruments, shared=self.gate.shared, event_log=event_log)
         self.data_source = get_info(con, "data_source", "real") or "real"
 
     async def query(self, fn: Callable[..., T], *args) -> T:
@@ -187,16 +187,16 @@ class Database:
         with self.gate.shared():
             return fn(self._query_cur, *args)
 
-    def _next_chunk(self, it: Iterator[BarChunk]) -> BarChunk | None:
-        """The next chunk of a feed (feed thread); now and then trims DuckDB's cache after it."""
+    def _next_chunk(self, it: Iterator[tuple]) -> tuple | None:
+        """The next (chunk, payloads) of a feed (feed thread); now and then trims DuckDB's cache."""
         with self.gate.shared():
-            chunk = next(it, None)
-        if chunk is not None:
-            self._rows_since_check += len(chunk.ts)
+            item = next(it, None)
+        if item is not None:
+            self._rows_since_check += len(item[0].ts)
             if self._rows_since_check >= CHECK_EVERY_ROWS:
                 self._rows_since_check = 0
                 self.trim_cache()
-        return chunk
+        return item
 
     def trim_cache(self) -> bool:
         """Evict DuckDB's cached table blocks if they take more than the budget; True if it did.
@@ -238,24 +238,24 @@ class Database:
             self._evict_cur.execute("RESET memory_limit")
             log.error("%s failed (%s); memory_limit is back at DuckDB's default", self._restore_sql, exc)
 
-    async def bar_feed(self, symbol: str, interval: str, start: int, end: int, tick: Decimal,
+    async def bar_feed(self, symbols: list[str], interval: str, start: int, end: int, ticks: list[Decimal],
                        chunk_rows: int = reader.CHUNK_ROWS,
-                       payload: Callable[[], str | None] | None = None) -> AsyncIterator[BarChunk]:
-        """Chunks of [start, end), the next one read while the clock replays the current one.
-        Each feed has its own cursor, so a restart can begin a new feed while the old one's
-        last read is still running. `payload`: see reader.iter_chunks."""
+                       payload: Callable[[], str | None] | None = None) -> AsyncIterator[tuple[BarChunk, list | None]]:
+        """(chunk, payload values) of [start, end), the next one read while the clock replays the
+        current one. Each feed has its own cursor, so a restart can begin a new feed while the
+        old one's last read is still running. `payload`: see reader.iter_chunks."""
         loop = asyncio.get_running_loop()
         cursor = await loop.run_in_executor(self._feed_pool, self.con.cursor)
         it = await loop.run_in_executor(self._feed_pool, lambda: reader.iter_chunks(
-            cursor, symbol, interval, start, end, tick, chunk_rows, payload))
+            cursor, symbols, interval, start, end, ticks, chunk_rows, payload))
         pending = loop.run_in_executor(self._feed_pool, self._next_chunk, it)
         try:
             while True:
-                chunk = await pending
-                if chunk is None:
+                item = await pending
+                if item is None:
                     return
                 pending = loop.run_in_executor(self._feed_pool, self._next_chunk, it)
-                yield chunk
+                yield item
         finally:
             pending.add_done_callback(_ignore_result)
             # queued after the last read on the same single thread: closes once it is done

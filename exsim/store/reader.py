@@ -12,11 +12,10 @@ from typing import Callable, Iterator, Optional
 
 import duckdb
 
-from ..engine.bars import BarChunk
-from ..timeutil import INTERVAL_MS
+from ..engine.bars import BarChunk, step_starts
+from ..timeutil import INTERVAL_MS, WEEK_OFFSET_MS, aggregates, period_open
 from .schema import existing_tables, ohlc_table
 
-WEEK_OFFSET_MS = 4 * 86_400_000  # Binance weeks open on Monday; epoch day 0 was a Thursday
 FAR_FUTURE = 1 << 62
 # Bars per chunk: the clock holds the current and previous chunk and the feed reads one ahead,
 # ~6 Python objects per bar each, so this bounds a replay's memory whatever its length.
@@ -33,36 +32,53 @@ def _has_rows(con: duckdb.DuckDBPyConnection, table: str, symbol: str) -> bool:
 
 
 def bar_source(con: duckdb.DuckDBPyConnection, symbol: str, interval: str,
-               closed_before: int = FAR_FUTURE) -> tuple[str, list]:
+               closed_before: int = FAR_FUTURE, base: Optional[str] = None,
+               since: int = -FAR_FUTURE) -> tuple[str, list]:
     """SQL (a subquery yielding symbol, ts, open, high, low, close, volume, close_ts) and its params.
 
     Only base bars that closed before `closed_before` take part, so a resampled bar that is
     still forming comes out partial and nothing after sim time leaks (no look-ahead).
+    With `base` (the replayed interval), a coarser interval is always built from the base
+    bars, as the streams build it, so REST and streams agree and the open period is there.
+    `since` (a period boundary) bounds the bars read from below, so zone maps skip the rest.
     """
     tables = existing_tables(con)
+    where = "WHERE symbol = ? AND close_ts < ? AND ts >= ?"
+    params = [symbol, closed_before, since]
+    if base is not None and interval != base and aggregates(interval, base):
+        src, base_params = bar_source(con, symbol, base, closed_before, since=since)
+        return _resampled(src, interval), base_params
     direct = ohlc_table(interval)
-    where = "WHERE symbol = ? AND close_ts < ?"
-    params = [symbol, closed_before]
     if direct in tables and _has_rows(con, direct, symbol):
         return (f"(SELECT symbol, ts, open, high, low, close, volume, close_ts FROM {direct} "
                 f"{where})", params)
     target = INTERVAL_MS[interval]
     finer = sorted((ms, name) for name, ms in INTERVAL_MS.items()
-                   if ms < target and target % ms == 0 and ohlc_table(name) in tables)
+                   if ms < target and aggregates(interval, name) and ohlc_table(name) in tables)
     for _, name in finer:
         table = ohlc_table(name)
         if _has_rows(con, table, symbol):
-            offset = WEEK_OFFSET_MS if interval == "1w" else 0
-            bucket = f"((ts - {offset}) // {target}) * {target} + {offset}"
-            sql = (f"(SELECT symbol, {bucket} AS ts, arg_min(open, ts) AS open, max(high) AS high, "
-                   f"min(low) AS low, arg_max(close, ts) AS close, sum(volume) AS volume, "
-                   f"{bucket} + {target - 1} AS close_ts "
-                   f"FROM {table} {where} GROUP BY symbol, {bucket})")
-            return sql, params
+            return _resampled(f"(SELECT * FROM {table} {where})", interval), params
     if "ohlc" in tables and _has_rows(con, "ohlc", symbol):
         return ("(SELECT symbol, ts, open, high, low, close, volume, close_ts FROM ohlc "
                 f"{where})", params)
     raise NoData(f"no {interval} bars for {symbol}")
+
+
+def _resampled(src: str, interval: str) -> str:
+    """`src`'s bars merged into `interval` periods on Binance's boundaries (weeks from Monday,
+    1M the calendar month)."""
+    if interval == "1M":
+        month = "date_trunc('month', epoch_ms(ts))"
+        bucket, close = f"epoch_ms({month})", f"epoch_ms({month} + INTERVAL 1 MONTH) - 1"
+    else:
+        target = INTERVAL_MS[interval]
+        offset = WEEK_OFFSET_MS if interval == "1w" else 0
+        bucket = f"((ts - {offset}) // {target}) * {target} + {offset}"
+        close = f"{bucket} + {target - 1}"
+    return (f"(SELECT symbol, {bucket} AS ts, arg_min(open, ts) AS open, max(high) AS high, "
+            f"min(low) AS low, arg_max(close, ts) AS close, sum(volume) AS volume, "
+            f"{close} AS close_ts FROM {src} GROUP BY symbol, {bucket})")
 
 
 def bar_range(con: duckdb.DuckDBPyConnection, symbol: str, interval: str,
@@ -77,25 +93,56 @@ def bar_range(con: duckdb.DuckDBPyConnection, symbol: str, interval: str,
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def iter_chunks(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start: int, end: int,
-                tick: Decimal, chunk_rows: int = CHUNK_ROWS,
-                payload: Optional[Callable[[], Optional[str]]] = None) -> Iterator[BarChunk]:
-    """Bars in [start, end) as integer-tick column chunks, through Arrow.
+def _union(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: str,
+           ticks: Optional[list[Decimal]] = None) -> tuple[str, list]:
+    """The bars of every symbol as one subquery with a `sym` column (the symbol's index), and,
+    with `ticks`, prices as integer ticks of each symbol's grid (columns o, h, l, c, v)."""
+    parts, params = [], []
+    for i, symbol in enumerate(symbols):
+        src, p = bar_source(con, symbol, interval)
+        if ticks is None:
+            cols = "ts"
+        else:
+            t = float(ticks[i])
+            cols = (f"ts, CAST(round(open / {t}) AS BIGINT) AS o, CAST(round(high / {t}) AS BIGINT) AS h, "
+                    f"CAST(round(low / {t}) AS BIGINT) AS l, CAST(round(close / {t}) AS BIGINT) AS c, "
+                    f"CAST(volume AS DOUBLE) AS v")
+        parts.append(f"SELECT {i} AS sym, {cols} FROM {src}")
+        params += p
+    return "(" + " UNION ALL ".join(parts) + ")", params
 
-    One query per window of `chunk_rows` intervals (so at most `chunk_rows` bars): DuckDB sorts
-    and holds one window, never the whole range, and memory stays flat however long the replay
-    (one query over three years held ~140 MB more than one over a month).
 
-    `payload`, asked before each window, gives an SQL expression over the columns ts, o, h, l, c
-    (ticks) and v whose value (a BLOB, or NULL) the same query adds for every bar of the window:
-    `BarChunk.payload`; or None, for none. The caller (the wire layer) has its per-bar text
-    made there, by DuckDB in C on this thread, instead of in Python on the event loop."""
-    src, params = bar_source(con, symbol, interval)
-    t = float(tick)
-    sql = (f"SELECT ts, CAST(round(open / {t}) AS BIGINT) AS o, CAST(round(high / {t}) AS BIGINT) AS h, "
-           f"CAST(round(low / {t}) AS BIGINT) AS l, CAST(round(close / {t}) AS BIGINT) AS c, "
-           f"CAST(volume AS DOUBLE) AS v FROM {src} WHERE ts >= ? AND ts < ? ORDER BY ts")
-    step = chunk_rows * INTERVAL_MS[interval]
+def steps_range(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: str,
+                start: int | None, end: int | None) -> tuple[int, int, int]:
+    """(first open ts, last open ts, steps) over the union of the symbols' bars in [start, end):
+    a step is one open time, whichever symbols have a bar then."""
+    src, params = _union(con, symbols, interval)
+    row = con.execute(f"SELECT min(ts), max(ts), count(DISTINCT ts) FROM {src} WHERE ts >= ? AND ts < ?",
+                      params + [start if start is not None else -FAR_FUTURE,
+                                end if end is not None else FAR_FUTURE]).fetchall()[0]
+    if not row or row[2] == 0:
+        raise NoData(f"no {interval} bars for {', '.join(symbols)} in the configured range")
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def iter_chunks(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: str, start: int, end: int,
+                ticks: list[Decimal], chunk_rows: int = CHUNK_ROWS,
+                payload: Optional[Callable[[], Optional[str]]] = None) -> Iterator[tuple[BarChunk, Optional[list]]]:
+    """Bars of every symbol in [start, end) as integer-tick column chunks sorted by (ts, symbol),
+    through Arrow, each with the values of `payload` (or None).
+
+    One query per window of about `chunk_rows` bars (chunk_rows / symbols intervals): DuckDB
+    sorts and holds one window, never the whole range, and memory stays flat however long the
+    replay (one query over three years held ~140 MB more than one over a month).
+
+    `payload`, asked before each window, gives an SQL expression over the columns sym, ts, o,
+    h, l, c (ticks) and v whose value (a BLOB, or NULL) the same query adds for every bar of the
+    window; or None, for none. The caller has per-bar bytes made there, by DuckDB in C on this
+    thread, instead of in Python on the event loop; this module does not know what they are."""
+    src, params = _union(con, symbols, interval, ticks)
+    single = len(symbols) == 1
+    sql = f"SELECT sym, ts, o, h, l, c, v FROM {src} WHERE ts >= ? AND ts < ? ORDER BY ts, sym"
+    step = max(1, chunk_rows // len(symbols)) * INTERVAL_MS[interval]
     lo = start
     while lo < end:
         hi = min(end, lo + step)
@@ -106,8 +153,10 @@ def iter_chunks(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, star
                       params=params + [lo, hi])
         table = arrow_table(rel)
         if table.num_rows:
-            ts, o, h, l, c, v, *texts = _columns(table)
-            yield BarChunk(ts=ts, open=o, high=h, low=l, close=c, volume=v, payload=texts[0] if texts else None)
+            sym, ts, o, h, l, c, v, *texts = _columns(table)
+            chunk = BarChunk(ts=ts, open=o, high=h, low=l, close=c, volume=v,
+                             sym=None if single else sym, starts=None if single else step_starts(ts))
+            yield chunk, texts[0] if texts else None
             lo = hi
         else:  # a gap in the data: go straight to the next bar
             nxt = con.execute(f"SELECT min(ts) FROM {src} WHERE ts >= ? AND ts < ?",
@@ -136,25 +185,33 @@ def _columns(batch) -> list[list]:
 
 
 def klines(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start: int | None,
-           end: int | None, limit: int, visible_before: int) -> list[tuple]:
-    """Rows (ts, open, high, low, close, volume, close_ts) known before `visible_before` (sim time)."""
-    src, params = bar_source(con, symbol, interval, visible_before)
+           end: int | None, limit: int, visible_before: int, base: Optional[str] = None) -> list[tuple]:
+    """Rows (ts, open, high, low, close, volume, close_ts) known before `visible_before` (sim
+    time); with `base`, coarser intervals come from base bars (the open period included)."""
     lo = start if start is not None else -FAR_FUTURE
     hi = end if end is not None else FAR_FUTURE
     # Binance: with startTime the first `limit` bars from it, otherwise the last `limit` bars.
     newest_first = start is None
-    sql = (f"SELECT ts, open, high, low, close, volume, close_ts FROM {src} "
+    sql = ("SELECT ts, open, high, low, close, volume, close_ts FROM {src} "
            f"WHERE ts >= ? AND ts <= ? ORDER BY ts {'DESC' if newest_first else 'ASC'} LIMIT ?")
-    if newest_first and interval in INTERVAL_MS:
-        # Dense data: bound the scan to the last `limit` intervals so DuckDB's zone maps skip the
+
+    def run(since: int) -> list[tuple]:
+        src, params = bar_source(con, symbol, interval, visible_before, base, since)
+        return con.execute(sql.format(src=src), params + [lo, hi, limit]).fetchall()
+
+    if interval not in INTERVAL_MS:
+        rows = run(-FAR_FUTURE)
+    elif newest_first:
+        # Dense data: bound the scan to the last `limit` periods so DuckDB's zone maps skip the
         # rest of the table; fall back to the full scan when gaps leave fewer rows than asked.
         top = min(hi, visible_before)
-        window_lo = max(lo, top - (limit + 1) * INTERVAL_MS[interval])
-        rows = con.execute(sql, params + [window_lo, hi, limit]).fetchall()
+        size = INTERVAL_MS[interval] if interval != "1M" else 31 * 86_400_000
+        window_lo = period_open(interval, max(lo, top - (limit + 1) * size))
+        rows = run(window_lo)
         if len(rows) < limit and window_lo > lo:
-            rows = con.execute(sql, params + [lo, hi, limit]).fetchall()
+            rows = run(-FAR_FUTURE)
     else:
-        rows = con.execute(sql, params + [lo, hi, limit]).fetchall()
+        rows = run(period_open(interval, lo) if lo > -FAR_FUTURE else lo)
     if newest_first:
         rows.reverse()
     return rows

@@ -40,6 +40,9 @@ _TABLES = [
     """CREATE TABLE IF NOT EXISTS income (
         run_id UUID, account VARCHAR, ts BIGINT, symbol VARCHAR, income_type VARCHAR,
         income DOUBLE, tran_id BIGINT, trade_id BIGINT)""",
+    # every engine event of a run, in order (store.event_log = true): the audit log verify reads
+    """CREATE TABLE IF NOT EXISTS event_log (
+        run_id UUID, seq BIGINT, ts BIGINT, type VARCHAR, account VARCHAR, body JSON)""",
     """CREATE TABLE IF NOT EXISTS funding (
         symbol VARCHAR, funding_time BIGINT, funding_rate DOUBLE,
         PRIMARY KEY (symbol, funding_time))""",

@@ -1,8 +1,14 @@
-"""Batched writes of the audit trail (runs, orders, fills, income, equity).
+"""Where a fill is persisted: batched writes of the audit trail (runs, orders, fills, income,
+equity, and optionally the whole event log).
 
-The engine calls the Recorder hooks on the event loop; each is a list append. `flush()` swaps
-the buffers and writes them in one transaction on the writer thread (Arrow tables inserted
-with INSERT ... SELECT), so the loop never waits on DuckDB and never INSERTs per fill.
+The writer is a consumer of the engine's event log (engine/events.py): `consume(events)` turns
+each event into a row in a buffer on the event loop (a tuple append). `flush()` swaps the
+buffers and writes them in one transaction on the writer thread (Arrow tables inserted with
+INSERT ... SELECT), so the loop never waits on DuckDB and never INSERTs per fill.
+
+Equity: one row per account and sim time, holding the equity after everything that happened at
+that time (a fill and the bar's close mark share a time): the last point of a time wins, in the
+buffer and across flushes, so `ORDER BY ts DESC LIMIT 1` is the final equity.
 """
 from __future__ import annotations
 
@@ -19,7 +25,9 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from ..engine.events import Recorder
+import msgspec
+
+from ..engine.events import EquityMarked, IncomeBooked, OrderUpdated, RunStarted, RunStatus
 from ..engine.money import to_float
 from .reader import arrow_table
 
@@ -33,76 +41,98 @@ _ORDER_COLS = ("run_id", "seq", "ts", "account", "order_id", "client_order_id", 
                "avg_price", "status", "event", "reduce_only", "close_position", "reason")
 _EQUITY_COLS = ("run_id", "ts", "equity", "account")
 _INCOME_COLS = ("run_id", "account", "ts", "symbol", "income_type", "income", "tran_id", "trade_id")
+_EVENT_COLS = ("run_id", "seq", "ts", "type", "account", "body")
 _TABLES = {"trades_fills": _FILL_COLS, "orders": _ORDER_COLS, "equity_curve": _EQUITY_COLS,
-           "income": _INCOME_COLS}
+           "income": _INCOME_COLS, "event_log": _EVENT_COLS}
 
 
 def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).replace(tzinfo=None)
 
 
-class BatchWriter(Recorder):
-    def __init__(self, con: duckdb.DuckDBPyConnection, instruments: dict,
-                 shared: Callable[[], AbstractContextManager] = nullcontext) -> None:
+class BatchWriter:
+    def __init__(self, con: duckdb.DuckDBPyConnection, instruments: Callable[[str], object],
+                 shared: Callable[[], AbstractContextManager] = nullcontext, event_log: bool = False) -> None:
         self._con = con.cursor()  # this thread-owned cursor is used only on the writer thread
         self._shared = shared  # held around each write (the Database's gate, see db.py)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exsim-writer")
-        self._instruments = instruments
+        self._instrument = instruments  # symbol -> Instrument (ticks and steps to floats)
+        self._event_log = event_log  # also keep every event as JSON (store.event_log)
+        self._encode = msgspec.json.Encoder().encode
         # the Arrow types of the written columns, as the tables have them (a UUID comes as text):
         # given, pyarrow skips inferring them, ~40% faster for ints on a thread holding the GIL
         self._types = {table: arrow_table(self._con.sql(f"SELECT {', '.join(cols)} FROM {table} LIMIT 0")).schema.types
                        for table, cols in _TABLES.items()}
         self._rows: dict[str, list[tuple]] = {t: [] for t in _TABLES}
+        self._equity: dict[tuple[str, int], tuple] = {}  # (account, ts) -> row: the last one wins
+        self._flushed_equity: dict[str, int] = {}  # account -> ts of its last row written
         self._meta: list[tuple] = []  # ("run", ...) / ("status", ...) statements in order
-        self._seq = 0
-        self._order_seq = 0
+        self.run_id = ""
         self._lock = threading.Lock()  # flush_now() from a signal path vs. the periodic flush
         self.rows_written = 0
         self.last_error: str | None = None
 
-    # --- Recorder hooks (event loop) -------------------------------------------------------
+    # --- the event log's consumer (event loop) ---------------------------------------------
 
-    def run_started(self, run_id, created_ms, params_json, meta) -> None:
-        self._meta.append(("run", run_id, _utc(created_ms), params_json, meta))
+    def consume(self, events: list) -> None:
+        rows = self._rows
+        for ev in events:
+            kind = type(ev)
+            if kind is OrderUpdated:
+                self._order(ev)
+            elif kind is EquityMarked:
+                self._equity[(ev.account, ev.time)] = (self.run_id, ev.time, to_float(ev.equity), ev.account)
+            elif kind is IncomeBooked:
+                inc = ev.income
+                rows["income"].append((self.run_id, ev.account, inc.time, inc.symbol, inc.income_type,
+                                       to_float(inc.income), inc.tran_id, inc.trade_id))
+            elif kind is RunStarted:
+                self.run_id = ev.run_id
+                self._flushed_equity = {}
+                self._meta.append(("run", ev.run_id, _utc(ev.created_ms), ev.params_json, ev.meta))
+            elif kind is RunStatus:
+                self._meta.append(("status", ev.run_id, ev.status, ev.bars, ev.final_equity))
+            if self._event_log:
+                rows["event_log"].append((self.run_id, ev.seq, ev.time, kind.__name__,
+                                          getattr(ev, "account", None), self._encode(ev).decode()))
 
-    def run_status(self, run_id, status, bars, final_equity) -> None:
-        self._meta.append(("status", run_id, status, bars, final_equity))
-
-    def fill(self, run_id, account, trade, symbol, price, qty, realized, fee) -> None:
-        self._seq += 1
-        self._rows["trades_fills"].append(
-            (run_id, self._seq, trade.time, symbol, trade.side, price, qty, realized, fee,
-             trade.is_maker, account, trade.order_id, trade.trade_id))
-
-    def order(self, run_id, account, order, event, reason) -> None:
-        inst = self._instruments[order.symbol]
-        self._order_seq += 1
-        avg = (order.cum_quote_units * inst.price.units / (order.executed * 10 ** inst.price.decimals)
+    def _order(self, ev: OrderUpdated) -> None:
+        order, trade = ev.order, ev.trade
+        inst = self._instrument(order.symbol)
+        price, qty = inst.price, inst.qty
+        avg = (order.cum_quote_units * price.units / (order.executed * 10 ** price.decimals)
                if order.executed else 0.0)  # ints divided once: no Fraction on the event loop
+        # the orders table keeps the status a fill left (FILLED / PARTIALLY_FILLED) as its event
+        event = order.status if ev.exec_type == "TRADE" else ev.exec_type
         self._rows["orders"].append(
-            (run_id, self._order_seq, order.update_time, account, order.order_id, order.client_order_id,
+            (self.run_id, ev.seq, order.update_time, ev.account, order.order_id, order.client_order_id,
              order.symbol, order.side, order.type, order.orig_type, order.time_in_force,
-             inst.price.to_float(order.price), inst.price.to_float(order.stop_price),
-             inst.qty.to_float(order.qty), inst.qty.to_float(order.executed), avg, order.status,
-             event, order.reduce_only, order.close_position, reason))
-
-    def equity(self, run_id, account, ts, equity) -> None:
-        self._rows["equity_curve"].append((run_id, ts, equity, account))
-
-    def income(self, run_id, account, income) -> None:
-        self._rows["income"].append((run_id, account, income.time, income.symbol, income.income_type,
-                                     to_float(income.income), income.tran_id, income.trade_id))
+             price.to_float(order.price), price.to_float(order.stop_price), qty.to_float(order.qty),
+             qty.to_float(order.executed), avg, order.status, event, order.reduce_only,
+             order.close_position, ev.reason))
+        if trade is not None:
+            self._rows["trades_fills"].append(
+                (self.run_id, ev.seq, trade.time, trade.symbol, trade.side, price.to_float(trade.price),
+                 qty.to_float(trade.qty), to_float(trade.realized_pnl), to_float(trade.fee), trade.is_maker,
+                 ev.account, trade.order_id, trade.trade_id))
 
     # --- flushing -------------------------------------------------------------------------
 
     def pending(self) -> int:
-        return sum(len(v) for v in self._rows.values()) + len(self._meta)
+        return sum(len(v) for v in self._rows.values()) + len(self._meta) + len(self._equity)
 
-    def _take(self) -> tuple[dict[str, list[tuple]], list[tuple]]:
+    def _take(self) -> tuple[dict[str, list[tuple]], list[tuple], list[tuple]]:
         rows, meta = self._rows, self._meta
+        rows["equity_curve"] = list(self._equity.values())
+        # an account's first point of this batch at the time of its last written one replaces it
+        replaced = [(run_id, account, ts) for run_id, ts, _, account in rows["equity_curve"]
+                    if self._flushed_equity.get(account) == ts]
+        for _, ts, _, account in rows["equity_curve"]:
+            self._flushed_equity[account] = ts
         self._rows = {t: [] for t in _TABLES}
+        self._equity = {}
         self._meta = []
-        return rows, meta
+        return rows, meta, replaced
 
     async def flush(self) -> None:
         """Hand everything buffered so far to the writer thread and wait until it is stored."""
@@ -122,7 +152,7 @@ class BatchWriter(Recorder):
         self._con.close()
 
     def _write(self, batch) -> None:
-        rows, meta = batch
+        rows, meta, replaced = batch
         if not any(rows.values()) and not meta:
             return
         con = self._con
@@ -139,6 +169,9 @@ class BatchWriter(Recorder):
                             "now()::TIMESTAMP, NULL)",
                             [run_id, info.get("symbol"), info.get("interval"), info.get("start_ms"),
                              info.get("end_ms"), info.get("data_source")])
+                for run_id, account, ts in replaced:
+                    con.execute("DELETE FROM equity_curve WHERE run_id = ?::UUID AND account = ? AND ts = ?",
+                                [run_id, account, ts])
                 for table, cols in _TABLES.items():
                     data = rows[table]
                     if not data:
@@ -175,7 +208,10 @@ class BatchWriter(Recorder):
                 self.last_error = str(exc)
                 log.error("writing %d rows failed: %s", sum(len(v) for v in rows.values()), exc)
                 for t, data in rows.items():
-                    self._rows[t][:0] = data
+                    if t == "equity_curve":  # older than what was buffered since: put first
+                        self._equity = {**{(r[3], r[1]): r for r in data}, **self._equity}
+                    else:
+                        self._rows[t][:0] = data
                 self._meta[:0] = meta
                 raise
 

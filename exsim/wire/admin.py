@@ -7,6 +7,7 @@ from typing import Literal, Optional, Union
 import msgspec
 from aiohttp import web
 
+from ..engine.commands import Pause, Restart, Resume, SetSpeed, Step
 from ..engine.errors import ExchangeError
 from ..engine.money import to_float
 from ..engine.sim import DEFAULT_ACCOUNT
@@ -73,11 +74,11 @@ async def replay(request: web.Request) -> web.Response:
         raise ExchangeError(-1023, "Start time is greater than end time.")
     if req.restart or start is not None or end is not None:
         try:
-            await rep.start(start, end)
+            await rep.apply(Restart(start=start, end=end))
         except NoData as exc:
             raise ExchangeError(-1130, f"No bars to replay: {exc}.") from None
     if speed is not None:
-        clock.set_speed(speed)
+        await rep.apply(SetSpeed(speed=speed))
     return json_response({"ok": True, "run_id": request.app[SIM].run_id, "bars": clock.total_bars,
                           "speed": clock.speed})
 
@@ -85,15 +86,15 @@ async def replay(request: web.Request) -> web.Response:
 @routes.post("/admin/pause")
 async def pause(request: web.Request) -> web.Response:
     _check_token(request)
-    request.app[CLOCK].pause()
+    await request.app[REPLAY].apply(Pause())
     return json_response({"ok": True, "paused": True})
 
 
 @routes.post("/admin/resume")
 async def resume(request: web.Request) -> web.Response:
     _check_token(request)
-    request.app[CLOCK].resume()
-    return json_response({"ok": True, "paused": False, "speed": request.app[CLOCK].speed})
+    speed = (await request.app[REPLAY].apply(Resume())).result
+    return json_response({"ok": True, "paused": False, "speed": speed})
 
 
 @routes.post("/admin/step")
@@ -103,8 +104,7 @@ async def step(request: web.Request) -> web.Response:
     if not 1 <= req.bars <= 10_000_000:
         raise ExchangeError(-1130, "Data sent for parameter 'bars' is not valid.")
     clock, sim = request.app[CLOCK], request.app[SIM]
-    clock.pause()
-    done = await clock.step(req.bars)
+    done = (await request.app[REPLAY].apply(Step(bars=req.bars))).result
     return json_response({"ok": True, "bars": done, "sim_time": sim.sim_time, "bars_done": sim.bars_done,
                           "finished": clock.finished})
 
@@ -115,11 +115,15 @@ async def status(request: web.Request) -> web.Response:
     app = request.app
     cfg, sim, clock, fanout = app[CONFIG], app[SIM], app[CLOCK], app[FANOUT]
     acct = sim.accounts.get(DEFAULT_ACCOUNT) or next(iter(sim.accounts.values()))
-    pos = acct.position(cfg.symbol)
-    inst = sim.market.inst
+    first = sim.market
+    pos, inst = acct.position(first.inst.symbol), first.inst
     total = clock.total_bars
+    now = sim.sim_time
+    markets = [{"symbol": s, "status": m.status(now), "last_price": m.inst.price.fmt(m.last),
+                "data_end": m.data_end, "open_orders": len(m.book)} for s, m in sim.markets.items()]
     return json_response({
-        "symbol": cfg.symbol, "interval": cfg.interval, "run_id": sim.run_id, "run_status": sim.run_status,
+        "symbol": first.inst.symbol, "symbols": list(sim.markets), "markets": markets,
+        "interval": cfg.interval, "run_id": sim.run_id, "run_status": sim.run_status,
         "ws_clients": len(fanout.clients), "bars_loaded": total, "bars_done": sim.bars_done,
         "equity_now": to_float(sim.equity(acct)), "balance": money(acct.wallet),
         "position": {"qty": float(pos.amt * inst.qty.size), "avg_price": float(pos.entry(inst))},

@@ -20,8 +20,8 @@ from ..store.db import Database, StoreError, open_database
 from . import admin, rest_account, rest_market, rest_trade, ws
 from .auth import Auth
 from .errors import error_middleware, error_response
+from ..replay import Replay
 from .keys import AUTH, CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM, STORE
-from .replay import Replay
 from .rest_trade import ORDER_COUNTS, OrderCounts
 
 log = logging.getLogger("exsim")
@@ -46,11 +46,6 @@ def prepare_database(cfg: Config) -> duckdb.DuckDBPyConnection:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, cfg: Config) -> duckdb.DuckDBPyConnection:
-    try:
-        reader.bar_range(con, cfg.symbol, cfg.interval, None, None)
-        return con
-    except reader.NoData:
-        pass
     have = reader.symbols_with_data(con)
     if not have:
         log.warning("database %s has no market data: generating the SYNTHETIC demo dataset "
@@ -58,13 +53,34 @@ def _prepare(con: duckdb.DuckDBPyConnection, cfg: Config) -> duckdb.DuckDBPyConn
         began = time.perf_counter()
         demo.generate(con, cfg.demo_seed)
         log.warning("synthetic data ready in %.1f s", time.perf_counter() - began)
+        have = reader.symbols_with_data(con)
     try:
-        reader.bar_range(con, cfg.symbol, cfg.interval, cfg.start_ms, cfg.end_ms)
+        replay_symbols(con, cfg)
     except reader.NoData as exc:
         con.close()
         raise StoreError(f"{exc} in {cfg.duckdb_path} (symbols with data: {', '.join(have) or 'none'}); "
                          "load some with `exsim load`") from None
     return con
+
+
+def replay_symbols(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[str]:
+    """The symbols to replay: those the config names (each must have bars in the range), else
+    every symbol of the database with bars of the interval in the range."""
+    wanted = cfg.requested_symbols
+    if wanted:
+        for symbol in wanted:
+            reader.bar_range(con, symbol, cfg.interval, cfg.start_ms, cfg.end_ms)  # NoData names it
+        return wanted
+    found = []
+    for symbol in reader.symbols_with_data(con):
+        try:
+            reader.bar_range(con, symbol, cfg.interval, cfg.start_ms, cfg.end_ms)
+            found.append(symbol)
+        except reader.NoData:
+            pass
+    if not found:
+        raise reader.NoData(f"no {cfg.interval} bars for any symbol in the configured range")
+    return found
 
 
 class _Weights:
@@ -127,10 +143,16 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
 
     async def store_ctx(app: web.Application):
         connection = con if con is not None else await asyncio.to_thread(prepare_database, cfg)
-        db = Database(connection, sim.instruments)
-        sim.recorder = db.writer
+        symbols = await asyncio.to_thread(replay_symbols, connection, cfg)
+        if list(sim.markets) != symbols:
+            sim.set_markets(symbols)
+            fanout.on_markets()
+        db = Database(connection, lambda symbol: sim.instruments[symbol], event_log=cfg.store.event_log)
+        sim.log.subscribe(db.writer.consume)  # the event log's first consumer: persistence
         app[STORE] = db
-        app[REPLAY] = Replay(cfg, sim, clock, db)
+        replay = app[REPLAY] = Replay(cfg, sim, clock, db)
+        replay.payload_sql, replay.on_payloads = fanout.payload_sql, fanout.on_payloads
+        replay.before_reveal.append(lambda: ws.reseed_periods(app))
         flusher = asyncio.create_task(_flush_forever(db, cfg.store.flush_interval))
         yield
         flusher.cancel()

@@ -6,13 +6,14 @@ from aiohttp import web
 from ..config import Config
 from ..engine.clock import Clock
 from ..engine.sim import Sim
+from ..replay import Replay
 from .auth import Auth
 
 CONFIG = web.AppKey("config", Config)
 SIM = web.AppKey("sim", Sim)
 CLOCK = web.AppKey("clock", Clock)
 AUTH = web.AppKey("auth", Auth)
-REPLAY = web.AppKey("replay", object)  # wire.replay.Replay
+REPLAY = web.AppKey("replay", Replay)
 FANOUT = web.AppKey("fanout", object)  # wire.ws.Fanout
-STORE = web.AppKey("store", object)  # wire.replay.Store
+STORE = web.AppKey("store", object)  # store.db.Database
 LOOP_PROBE = web.AppKey("loop_probe", object)  # wire.app.LoopProbe (EXSIM_LOOP_PROBE=1)

@@ -5,13 +5,14 @@ import hashlib
 
 from aiohttp import web
 
+from ..engine.commands import SetLeverage, SetMarginType, SetPositionMode
 from ..engine.errors import bad_param
 from .format import account_json, balance_json, decimal_text, income_json, position_risk_v2, position_risk_v3
 from .keys import AUTH
 from .respond import json_response
 from .params import in_window, read_params
 from .rest_market import requested_symbols
-from .rest_trade import signed
+from .rest_trade import apply, signed
 
 routes = web.RouteTableDef()
 SUCCESS = {"code": 200, "msg": "success"}
@@ -60,14 +61,16 @@ async def position_risk_3(request: web.Request) -> web.Response:
 async def leverage(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
     symbol = p.symbol()
-    lev = sim.set_leverage(acct, symbol, p.req_int("leverage", -(1 << 31), 1 << 31))
+    lev = await apply(request, SetLeverage(account=acct.name, symbol=symbol,
+                                             leverage=p.req_int("leverage", -(1 << 31), 1 << 31)))
     return json_response({"leverage": lev, "maxNotionalValue": "100000000", "symbol": symbol})
 
 
 @routes.post("/fapi/v1/marginType")
 async def margin_type(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    sim.set_margin_type(acct, p.symbol(), p.req("marginType").upper())
+    await apply(request, SetMarginType(account=acct.name, symbol=p.symbol(),
+                                         margin_type=p.req("marginType").upper()))
     return json_response(SUCCESS)
 
 
@@ -82,7 +85,7 @@ async def set_dual(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
     if p.opt("dualSidePosition") is None:
         p.req("dualSidePosition")
-    sim.set_dual_side(acct, p.bool("dualSidePosition"))
+    await apply(request, SetPositionMode(account=acct.name, dual_side=p.bool("dualSidePosition")))
     return json_response(SUCCESS)
 
 

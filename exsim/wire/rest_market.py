@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..engine.errors import ExchangeError, bad_param
+from ..engine.market import Market
 from ..engine.sim import Sim
 from ..store import reader
-from ..timeutil import INTERVAL_MS
+from ..timeutil import INTERVAL_MS, aggregates, period_end, period_open
 from .keys import AUTH, CLOCK, CONFIG, SIM, STORE
 from .params import Params, read_params
 from .respond import json_response
@@ -56,7 +57,7 @@ async def exchange_info(request: web.Request) -> web.Response:
         inst, spec = m.inst, m.inst.spec
         symbols.append({
             "symbol": symbol, "pair": symbol, "contractType": "PERPETUAL", "deliveryDate": 4133404800000,
-            "onboardDate": 1569398400000, "status": "TRADING", "maintMarginPercent": "2.5000",
+            "onboardDate": 1569398400000, "status": m.status(sim.sim_time), "maintMarginPercent": "2.5000",
             "requiredMarginPercent": "5.0000", "baseAsset": inst.base, "quoteAsset": inst.quote,
             "marginAsset": inst.quote, "pricePrecision": inst.price.decimals,
             "quantityPrecision": inst.qty.decimals, "baseAssetPrecision": 8, "quotePrecision": 8,
@@ -104,29 +105,46 @@ async def klines(request: web.Request) -> web.Response:
     if interval not in INTERVAL_MS:
         raise ExchangeError(-1120, "Invalid interval.")
     start, end, limit = p.window(500, 1500)
+    base = cfg.interval
+    # at or above the base interval, bars are built from the replayed base bars (as the streams
+    # build them); a finer one is served from its own table where the database has one
+    build_from = base if aggregates(interval, base) else None
     pd, qd = inst.price.decimals, inst.qty.decimals
     ims = INTERVAL_MS[interval]
     n_trades = cfg.ticks_per_bar * max(1, ims // cfg.interval_ms)
     # The replayed interval's recent bars are still in the clock's memory: no database trip.
-    recent = request.app[CLOCK].recent_bars(start, end, limit) if interval == cfg.interval else None
+    recent = request.app[CLOCK].recent_bars(start, end, limit) if interval == base else None
     if recent is not None:
         f, px = inst.price.fmt, inst.price.to_float
         out = [[ts, f(o), f(h), f(l), f(c), _fmt(v, qd), ts + ims - 1, _fmt(v * px(c), 4), n_trades,
                 _fmt(v / 2, qd), _fmt(v * px(c) / 2, 4), "0"] for ts, o, h, l, c, v in recent]
     else:
-        rows = await request.app[STORE].query(reader.klines, symbol, interval, start, end, limit, sim.sim_time)
+        try:
+            rows = await request.app[STORE].query(reader.klines, symbol, interval, start, end, limit,
+                                                  sim.sim_time, build_from)
+        except reader.NoData:
+            raise ExchangeError(-1120, f"Invalid interval: no {interval} bars for {symbol} in this "
+                                       f"database (the replay's base interval is {base}).") from None
         out = [[ts, _fmt(o, pd), _fmt(h, pd), _fmt(l, pd), _fmt(c, pd), _fmt(v, qd), close_ts,
                 _fmt((v or 0) * (c or 0), 4), n_trades, _fmt((v or 0) / 2, qd),
                 _fmt((v or 0) * (c or 0) / 2, 4), "0"] for ts, o, h, l, c, v, close_ts in rows]
-    # The bar still forming between intra-bar ticks is "the current bar as known so far".
+    # The base bar still forming between intra-bar ticks is "the current bar as known so far",
+    # in its own row at the base interval and merged into the open period of a coarser one.
     m = sim.markets[symbol]
-    if interval == cfg.interval and m.bar is not None and not m.bar_final:
+    if m.bar is not None and not m.bar_final:
         ts, o, h, l, c, v = m.bar
-        inside = (start is None or ts >= start) and (end is None or ts <= end)
-        if inside and not (out and out[-1][0] >= ts):
-            f = inst.price.fmt
-            row = [ts, f(o), f(h), f(l), f(c), _fmt(v, qd), ts + ims - 1, _fmt(v * inst.price.to_float(c), 4),
-                   cfg.ticks_per_bar, _fmt(v / 2, qd), _fmt(v * inst.price.to_float(c) / 2, 4), "0"]
+        f, px = inst.price.fmt, inst.price.to_float
+        p_open = period_open(interval, ts)
+        inside = (start is None or p_open >= start) and (end is None or p_open <= end)
+        if inside and out and out[-1][0] == p_open and interval != base:
+            row = out[-1]
+            hi, lo = max(float(row[2]), px(h)), min(float(row[3]), px(l))
+            vol = float(row[5]) + v
+            out[-1] = [p_open, row[1], _fmt(hi, pd), _fmt(lo, pd), f(c), _fmt(vol, qd), row[6],
+                       _fmt(vol * px(c), 4), n_trades, _fmt(vol / 2, qd), _fmt(vol * px(c) / 2, 4), "0"]
+        elif inside and not (out and out[-1][0] >= p_open):
+            row = [p_open, f(o), f(h), f(l), f(c), _fmt(v, qd), period_end(interval, p_open) - 1,
+                   _fmt(v * px(c), 4), cfg.ticks_per_bar, _fmt(v / 2, qd), _fmt(v * px(c) / 2, 4), "0"]
             if start is None or len(out) < limit:
                 out.append(row)
                 if len(out) > limit:
@@ -147,16 +165,16 @@ async def ticker_price(request: web.Request) -> web.Response:
     return json_response(_one_or_all(p, [_price_ticker(sim, s) for s in requested_symbols(sim, p)]))
 
 
-def book(sim: Sim, symbol: str, spread_bps: float) -> tuple[int, int]:
+def book(m: Market, spread_bps: float) -> tuple[int, int]:
     """Synthetic best bid/ask in ticks: half the spread each side of the last price, >= 1 tick."""
-    last = sim.markets[symbol].last
+    last = m.last
     half = max(1, round(last * spread_bps / 20_000))
     return max(1, last - half), last + half
 
 
 def _book_ticker(sim: Sim, symbol: str, spread_bps: float) -> dict:
     m = sim.markets[symbol]
-    bid, ask = book(sim, symbol, spread_bps)
+    bid, ask = book(m, spread_bps)
     qty = m.inst.qty.fmt(max(m.inst.min_qty, m.inst.min_qty * 100))
     return {"symbol": symbol, "bidPrice": m.inst.price.fmt(bid), "bidQty": qty,
             "askPrice": m.inst.price.fmt(ask), "askQty": qty, "time": sim.sim_time,
@@ -240,7 +258,7 @@ async def depth(request: web.Request) -> web.Response:
     limit = p.int("limit", 500)
     if limit not in DEPTH_LIMITS:
         raise bad_param("limit")
-    bid, ask = book(sim, symbol, cfg.spread_bps)
+    bid, ask = book(sim.markets[symbol], cfg.spread_bps)
     f, q = inst.price.fmt, inst.qty.fmt
     step = inst.min_qty * 100
     bids = [[f(bid - i), q(step * (i + 1))] for i in range(limit) if bid - i > 0]

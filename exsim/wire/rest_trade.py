@@ -1,6 +1,7 @@
-"""Trading routes (SIGNED): orders, algo (conditional) orders, trades. Each handler parses
-parameters, calls the Sim synchronously (so a request is applied atomically between two clock
-steps) and formats the answer."""
+"""Trading routes (SIGNED): orders, algo (conditional) orders, trades. Each handler translates
+the request into a command (engine/commands.py), has the replay apply it (exsim/replay.py:
+synchronously, so a request is applied atomically between two clock steps) and formats the
+answer; queries read the account directly."""
 from __future__ import annotations
 
 from collections import deque
@@ -10,11 +11,11 @@ from aiohttp import web
 from ..engine.account import Account
 from ..engine.errors import ExchangeError, bad_param, missing_param, reject
 from ..engine import errors as E
+from ..engine.commands import CancelAll, CancelOrder, NewOrder, PlaceOrder
 from ..engine.orders import CONDITIONAL, Order
-from ..engine.requests import NewOrder
-from ..engine.sim import Sim
+from ..engine.sim import Sim, in_order_scope
 from .format import algo_json, order_json, trade_json
-from .keys import AUTH, SIM
+from .keys import AUTH, REPLAY, SIM
 from .params import Params, in_window, read_params
 from .respond import json_response
 
@@ -28,18 +29,24 @@ async def signed(request: web.Request) -> tuple[Params, Sim, Account]:
     return p, request.app[SIM], acct
 
 
-def new_order_request(p: Params, sim: Sim, algo: bool = False) -> NewOrder:
+async def apply(request: web.Request, cmd):
+    """Apply a command through the replay's one entry point; its result."""
+    return (await request.app[REPLAY].apply(cmd)).result
+
+
+def new_order_request(p: Params, algo: bool = False) -> NewOrder:
     resp_type = p.opt("newOrderRespType") or "ACK"
     if resp_type not in ("ACK", "RESULT"):
         raise bad_param("newOrderRespType")
     return NewOrder(
-        symbol=p.symbol(), side=p.req("side"), type=p.req("type"), quantity=p.opt("quantity"),
+        symbol=p.symbol(), side=p.req("side"), type=p.req("type"),
+        quantity=p.opt("quantity") or p.opt("origQty"),  # the spec's quantity|origQty
         price=p.opt("price"), stop_price=p.opt("triggerPrice" if algo else "stopPrice"),
         time_in_force=p.opt("timeInForce"), reduce_only=p.bool("reduceOnly"),
         close_position=p.bool("closePosition"),
         new_client_order_id=None if algo else p.opt("newClientOrderId"),
-        # Binance generates a clientAlgoId when none is sent (like newClientOrderId)
-        client_algo_id=(p.opt("clientAlgoId") or sim.new_client_id()) if algo else None,
+        # Binance generates a clientAlgoId when none is sent (the Sim draws it once accepted)
+        client_algo_id=p.opt("clientAlgoId") if algo else None,
         working_type=p.opt("workingType") or "CONTRACT_PRICE",
         activation_price=p.opt("activatePrice" if algo else "activationPrice"),
         callback_rate=p.opt("callbackRate"), price_protect=p.bool("priceProtect"),
@@ -53,12 +60,7 @@ def _order_headers(request: web.Request) -> dict:
 
 
 def _regular(order: Order | None) -> Order | None:
-    """The order as the /fapi/v1/order family sees it: an algo (conditional) order only
-    becomes a matching-engine order once it has triggered (its orderId is then the algo's
-    actualOrderId); before that it exists on the algo routes alone, as on Binance."""
-    if order is not None and order.algo_id and not order.triggered:
-        return None
-    return order
+    return order if in_order_scope(order) else None
 
 
 def _id(p: Params) -> tuple[int | None, str | None]:
@@ -72,8 +74,7 @@ def _id(p: Params) -> tuple[int | None, str | None]:
 @routes.post("/fapi/v1/order")
 async def new_order(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    req = new_order_request(p, sim)
-    order = sim.place_order(acct, req)
+    order = await apply(request, PlaceOrder(account=acct.name, order=new_order_request(p)))
     ack = (p.opt("newOrderRespType") or "ACK") == "ACK"
     return json_response(order_json(sim.instrument(order.symbol), order, ack=ack), _order_headers(request))
 
@@ -81,7 +82,7 @@ async def new_order(request: web.Request) -> web.Response:
 @routes.post("/fapi/v1/order/test")
 async def test_order(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    sim.place_order(acct, new_order_request(p, sim), dry_run=True)
+    await apply(request, PlaceOrder(account=acct.name, order=new_order_request(p), test=True))
     return json_response({})
 
 
@@ -100,18 +101,16 @@ async def get_order(request: web.Request) -> web.Response:
 async def cancel_order(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
     symbol = p.symbol()
-    ids = _id(p)
-    sim.instrument(symbol)
-    if _regular(sim.find_order(acct, symbol, *ids)) is None:
-        raise reject(E.UNKNOWN_ORDER_CANCEL)
-    order = sim.cancel_order(acct, symbol, *ids)
+    order_id, client_id = _id(p)
+    order = await apply(request, CancelOrder(account=acct.name, symbol=symbol, order_id=order_id,
+                                               client_order_id=client_id, scope="order"))
     return json_response(order_json(sim.instrument(symbol), order))
 
 
 @routes.delete("/fapi/v1/allOpenOrders")
 async def cancel_all(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    sim.cancel_all(acct, p.symbol(), which=lambda o: _regular(o) is not None)  # algo orders stay
+    await apply(request, CancelAll(account=acct.name, symbol=p.symbol(), scope="order"))  # algo orders stay
     return json_response(CANCEL_ALL_DONE)
 
 
@@ -166,14 +165,8 @@ async def user_trades(request: web.Request) -> web.Response:
 
 # --- algo (conditional) orders: python-binance and ccxt send stops here ---------------------
 
-def _algo(acct: Account, p: Params) -> Order | None:
-    algo_id = p.int("algoId", None, 0)
-    client_id = p.opt("clientAlgoId")
-    if algo_id is None and client_id is None:
-        raise missing_param("algoId")
-    if algo_id is not None:
-        return acct.algo_orders.get(algo_id)
-    return next((o for o in reversed(acct.algo_orders.values()) if o.client_algo_id == client_id), None)
+def _algo(sim: Sim, acct: Account, p: Params) -> Order | None:
+    return sim.find_algo(acct, p.int("algoId", None, 0), p.opt("clientAlgoId"))
 
 
 @routes.post("/fapi/v1/algoOrder")
@@ -183,14 +176,14 @@ async def new_algo_order(request: web.Request) -> web.Response:
         raise bad_param("algoType")
     if p.req("type") not in CONDITIONAL:
         raise ExchangeError(-1116, "Invalid orderType.")
-    order = sim.place_order(acct, new_order_request(p, sim, algo=True))
+    order = await apply(request, PlaceOrder(account=acct.name, order=new_order_request(p, algo=True)))
     return json_response(algo_json(sim.instrument(order.symbol), order), _order_headers(request))
 
 
 @routes.get("/fapi/v1/algoOrder")
 async def get_algo_order(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    order = _algo(acct, p)
+    order = _algo(sim, acct, p)
     if order is None:
         raise reject(E.ORDER_NOT_FOUND)
     return json_response(algo_json(sim.instrument(order.symbol), order))
@@ -199,10 +192,8 @@ async def get_algo_order(request: web.Request) -> web.Response:
 @routes.delete("/fapi/v1/algoOrder")
 async def cancel_algo_order(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    order = _algo(acct, p)
-    if order is None or not order.is_open:
-        raise reject(E.UNKNOWN_ORDER_CANCEL)
-    sim.cancel_order(acct, order.symbol, order.order_id, None)
+    order = await apply(request, CancelOrder(account=acct.name, symbol="", order_id=p.int("algoId", None, 0),
+                                               client_order_id=p.opt("clientAlgoId"), scope="algo"))
     return json_response({"algoId": order.algo_id, "clientAlgoId": order.client_algo_id,
                           "code": "200", "msg": "success"})
 
@@ -228,7 +219,7 @@ async def all_algo_orders(request: web.Request) -> web.Response:
 @routes.delete("/fapi/v1/algoOpenOrders")
 async def cancel_algo_open_orders(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    sim.cancel_all(acct, p.symbol(), which=lambda o: _regular(o) is None)  # untriggered algo orders
+    await apply(request, CancelAll(account=acct.name, symbol=p.symbol(), scope="algo"))  # untriggered algo orders
     return json_response(CANCEL_ALL_DONE)
 
 

@@ -26,14 +26,18 @@ import time
 from typing import Optional
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..config import Config
 from ..engine.events import MarketListener
+from ..engine.periods import PeriodBar
 from ..engine.sim import Sim
-from .keys import CONFIG, FANOUT
+from ..timeutil import INTERVAL_MS
+from ..store import reader
+from .keys import CLOCK, CONFIG, FANOUT, SIM, STORE
+from .klines import Builder, ClosedKlines, kline_sql, union_kline_sql
 from .rolling import Rolling24h
-from .streams import Builder, Payloads
+from .streams import Payloads, stream_key
 
 log = logging.getLogger("exsim.ws")
 _LISTEN_KEY = re.compile(r"^[0-9a-zA-Z]{32,80}$")
@@ -95,7 +99,8 @@ class Fanout(MarketListener):
         self.max_outbox = cfg.ws.max_outbox_bytes
         self.clients: set[Client] = set()
         self.subs: dict[str, set[Client]] = {}
-        self.builders: dict[str, Builder] = {}
+        self.builders: dict[str, list[tuple[int, Builder]]] = {}  # stream -> (symbol index, builder)
+        self.periods: dict[str, PeriodBar] = {}  # coarser-interval streams: the bar they build
         self.pending: dict[str, list[bytes]] = {}
         self.active = False
         self.dropped = 0
@@ -103,39 +108,87 @@ class Fanout(MarketListener):
         self.bars_in_bulk = 0  # closed bars queued by on_bars (runs) rather than on_tick
         self._batch_bytes = 0  # payload bytes produced since the last flush
         self._n_subs = 0  # (client, stream) subscriptions: writes per flush, at most
-        self._emit: list[tuple] = []  # (pending[stream].append, builder) of every built stream
+        self._emit: list[list[tuple]] = []  # per symbol: (pending[stream].append, builder)
+        self._bulk: list[list[list]] = []  # per symbol: the pending lists of its base kline streams
         self._stalled_since: Optional[float] = None
         self._writes: list[tuple[Client, bytes]] = []  # queued by flush_some(), in order
         self._write_i = 0
-        self.payloads = Payloads(sim, cfg)
-        self._known = self.payloads.stream_table()
+        self.ready = ClosedKlines()
+        self.payloads: list[Payloads] = []
+        self._known: dict[str, tuple[str, list]] = {}
+        self._kline_sql: dict[int, Optional[str]] = {}
+        self.on_markets()
+
+    def on_markets(self) -> None:
+        """(Re)build the stream table for the Sim's replayed symbols."""
+        self.payloads = [Payloads(self.cfg, self.sim, m, self.ready) for m in self.sim.by_index]
+        self._known = {}
+        for i, payloads in enumerate(self.payloads):
+            for low, (name, build) in payloads.stream_table().items():
+                entry = self._known.setdefault(low, (name, []))
+                entry[1].append((i, build))
+        self._kline_sql = {}
+        self._membership_changed()
 
     # --- stream names ---------------------------------------------------------------------
 
     def resolve(self, name: str) -> Optional[str]:
         """Binance's spelling of a stream name, or None when this replay never produces it."""
-        known = self._known.get(name.strip().lower())
+        known = self._known.get(stream_key(name))
         if known is not None:
             return known[0]
         if _LISTEN_KEY.match(name):  # listenKeys: the user-data stream is on the roadmap
             return name
         return None
 
+    def why_not(self, name: str) -> str:
+        """Why `name` cannot be served, in words a user can act on."""
+        low = stream_key(name)
+        symbols = [p.symbol for p in self.payloads]
+        replayed = ", ".join(s.lower() for s in symbols[:6]) + (", ..." if len(symbols) > 6 else "")
+        head, _, kind = low.partition("@")
+        symbol = head.removesuffix("_perpetual").upper()
+        if kind and not head.startswith("!") and symbol not in self.sim.markets:
+            return f"symbol {symbol} is not replayed (replayed: {replayed})"
+        for prefix in ("kline_", "continuouskline_"):
+            if kind.startswith(prefix):
+                iv = name.strip().split("_")[-1]
+                if iv not in INTERVAL_MS:
+                    return f"unknown interval '{iv[:10]}'"
+                base = self.cfg.interval
+                if INTERVAL_MS[iv] < INTERVAL_MS[base]:
+                    return f"interval {iv} is finer than the replay's base interval {base}"
+                return f"interval {iv} cannot be built from {base} bars"
+        return f"unknown stream type '{name[:60]}'"
+
     # --- membership -----------------------------------------------------------------------
 
     def add(self, client: Client) -> None:
         self.clients.add(client)
 
-    def subscribe(self, client: Client, stream: str) -> None:
+    def subscribe(self, client: Client, stream: str) -> Optional[PeriodBar]:
+        """Add a subscription; returns the period bar of a coarser-interval stream that has just
+        been created (the caller seeds it from the database before the clock moves on)."""
         client.streams.add(stream)
         self.subs.setdefault(stream, set()).add(client)
-        known = self._known.get(stream.lower())
-        if known is not None:
-            self.builders[stream] = known[1]
+        fresh = None
+        known = self._known.get(stream_key(stream))
+        if known is not None and stream not in self.builders:
+            entries = []
+            for sym, build in known[1]:
+                if isinstance(build, tuple):  # a coarser interval: a builder with its own state
+                    kind, interval = build
+                    build, fresh = self.payloads[sym].klines.coarser(interval, continuous=kind == "continuous")
+                    self.periods[stream] = fresh
+                entries.append((sym, build))
+            self.builders[stream] = entries
             self.pending.setdefault(stream, [])
         if stream.lower().endswith("ticker") or "miniticker" in stream.lower():
-            self.payloads.rolling = self.payloads.rolling or Rolling24h()
+            for sym, _ in self.builders.get(stream, ()):
+                p = self.payloads[sym]
+                p.rolling = p.rolling or Rolling24h()
         self._membership_changed()
+        return fresh
 
     def unsubscribe(self, client: Client, stream: str) -> None:
         client.streams.discard(stream)
@@ -145,24 +198,55 @@ class Fanout(MarketListener):
             if not subs:
                 del self.subs[stream]
                 self.builders.pop(stream, None)
+                self.periods.pop(stream, None)
                 self.pending.pop(stream, None)
         self._membership_changed()
 
     def _membership_changed(self) -> None:
         self.active = bool(self.builders)
         self._n_subs = sum(len(s) for s in self.subs.values())
-        kline = self.payloads.kline
-        self.takes_bulk = self.active and all(b is kline for b in self.builders.values())
+        n = len(self.payloads)
+        self._emit = [[] for _ in range(n)]
+        self._bulk = [[] for _ in range(n)]
+        bulk = True
+        for stream, entries in self.builders.items():
+            for sym, build in entries:
+                self._emit[sym].append((self.pending[stream].append, build))
+                if build is self.payloads[sym].klines.kline:
+                    self._bulk[sym].append(self.pending[stream])
+                else:
+                    bulk = False
+        self.takes_bulk = self.active and bulk
         # a run's bytes times its subscribers within one flush's budget (~400 bytes a framed
         # kline): 256 bars for one client, 16 for 500 (bigger stalled the loop ~80 ms)
         self.bulk_step = max(16, min(256, FLUSH_BYTES // (max(1, self._n_subs) * 512)))
-        self._emit = [(self.pending[s].append, build) for s, build in self.builders.items()]
 
     def remove(self, client: Client) -> None:
         for stream in list(client.streams):
             self.unsubscribe(client, stream)
         self.clients.discard(client)
         client.closed = True
+
+    # --- the closed-kline fast path (wire/klines.py makes the bytes, the feed evaluates them) ---
+
+    def payload_sql(self) -> Optional[str]:
+        """The SQL expression the bar feed adds per bar: the closed-kline payload of each symbol
+        with a base kline subscriber (None: nobody watches)."""
+        if not self.active:
+            return None
+        exprs = {}
+        for sym, pending in enumerate(self._bulk):
+            if pending:
+                if sym not in self._kline_sql:
+                    self._kline_sql[sym] = kline_sql(self.cfg, self.payloads[sym].m.inst)
+                if self._kline_sql[sym] is not None:
+                    exprs[sym] = self._kline_sql[sym]
+        if not exprs:
+            return None
+        return exprs[0] if len(self.payloads) == 1 else union_kline_sql(exprs)
+
+    def on_payloads(self, chunk, values) -> None:
+        self.ready.load(chunk, values)
 
     # --- sending --------------------------------------------------------------------------
 
@@ -187,33 +271,50 @@ class Fanout(MarketListener):
     def reply(self, client: Client, obj: object) -> None:
         self.send(client, frame(orjson.dumps(obj)))
 
-    def on_tick(self, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool) -> None:
+    def on_tick(self, sym: int, ts: int, o: int, h: int, l: int, c: int, v: float, final: bool) -> None:
         now = self.sim.sim_time
-        rolling = self.payloads.rolling
+        p = self.payloads[sym]
+        rolling = p.rolling
         if rolling is not None and final:
-            rolling.add(ts, o, h, l, v, v * self.sim.market.inst.price.to_float(c))
+            rolling.add(ts, o, h, l, v, v * p.m.inst.price.to_float(c))
         size = 0
-        for add, build in self._emit:
+        for add, build in self._emit[sym]:
             payload = build(ts, o, h, l, c, v, final, now)
-            if payload is not None:
+            if payload is None:
+                continue
+            if type(payload) is list:  # a coarser period closed by a data gap, then the next one
+                for item in payload:
+                    add(item)
+                    size += len(item)
+            else:
                 add(payload)
                 size += len(payload)
         self._batch_bytes += size
 
-    def on_chunk(self, chunk) -> None:
-        self.payloads.on_chunk(chunk)
-
     def on_bars(self, chunk, i: int, j: int) -> bool:
-        """A run of closed bars for kline subscribers only: their payloads were made by the
-        reader, so the run is queued with one list slice instead of a call per bar."""
-        if not self.takes_bulk or self.payloads.rolling is not None:  # 24h stats see every bar
+        """A run of closed bars for base-kline subscribers only: their payloads were made by
+        the reader, so the run is queued with list slices instead of a call per bar."""
+        if not self.takes_bulk or self.ready.ts is not chunk.ts:
             return False
-        texts = self.payloads.ready_klines(chunk, i, j)
-        if texts is None:
-            return False
-        for stream in self.builders:  # the kline stream (under each spelling subscribed)
-            self.pending[stream].extend(texts)
-        self._batch_bytes += sum(map(len, texts))
+        if chunk.sym is None:
+            texts = self.payloads[0].klines.ready_texts(i, j)
+            if texts is None:
+                return False
+            for pending in self._bulk[0]:  # the kline stream (under each spelling subscribed)
+                pending.extend(texts)
+            self._batch_bytes += sum(map(len, texts))
+        else:
+            bulk, all_texts, sym = self._bulk, self.ready.texts, chunk.sym
+            picked = [(bulk[sym[k]], all_texts[k]) for k in range(i, j) if bulk[sym[k]]]
+            if any(text is None for _, text in picked) or any(
+                    self.payloads[s].klines.trade_id for s in range(len(bulk)) if bulk[s]):
+                return False
+            size = 0
+            for lists, text in picked:
+                for pending in lists:
+                    pending.append(text)
+                size += len(text)
+            self._batch_bytes += size
         self.bars_in_bulk += j - i
         return True
 
@@ -305,8 +406,10 @@ def _error(code: int, msg: str, req_id: object) -> dict:
     return {"error": {"code": code, "msg": msg}, "id": req_id}
 
 
-def handle_message(fanout: Fanout, client: Client, text: str, max_streams: int) -> Optional[dict]:
+async def handle_message(request: web.Request, client: Client, text: str) -> Optional[dict]:
     """Apply one client request; returns the reply (Binance's shapes)."""
+    fanout: Fanout = request.app[FANOUT]
+    max_streams = request.app[CONFIG].ws.max_streams
     try:
         msg = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
@@ -325,14 +428,13 @@ def handle_message(fanout: Fanout, client: Client, text: str, max_streams: int) 
         for p in params:
             name = fanout.resolve(p)
             if name is None:
-                return _error(2, f"Invalid request: unknown stream '{p[:80]}' (this replay serves "
-                                 f"{', '.join(sorted(n for n, _ in fanout._known.values())[:4])}, ...)", req_id)
+                log.info("WebSocket SUBSCRIBE refused: %s", fanout.why_not(p))
+                return _error(2, f"Invalid request: cannot serve stream '{p[:80]}': {fanout.why_not(p)}", req_id)
             names.append(name)
         if method == "SUBSCRIBE":
             if len(client.streams | set(names)) > max_streams:
                 return _error(2, f"Invalid request: too many streams (max {max_streams})", req_id)
-            for name in names:
-                fanout.subscribe(client, name)
+            await subscribe(request, client, names)
         else:
             for name in names:
                 fanout.unsubscribe(client, name)
@@ -354,6 +456,45 @@ def handle_message(fanout: Fanout, client: Client, text: str, max_streams: int) 
                      "UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY", req_id)
 
 
+async def subscribe(request: web.Request, client: Client, names: list[str]) -> None:
+    """Subscribe `client` to resolved stream names. A coarser-interval kline stream that starts
+    now is seeded with its open period from the database first, the clock held meanwhile, so
+    its first frame already covers the base bars replayed before it (as REST klines do)."""
+    fanout: Fanout = request.app[FANOUT]
+    if all(name in fanout.builders or stream_key(name) not in fanout._known
+           or not any(isinstance(b, tuple) for _, b in fanout._known[stream_key(name)][1]) for name in names):
+        for name in names:
+            fanout.subscribe(client, name)
+        return
+    async with request.app[CLOCK].hold():
+        for name in names:
+            period = fanout.subscribe(client, name)
+            if period is not None:
+                await seed_period(request.app, name, period)
+
+
+async def seed_period(app: web.Application, stream: str, period: PeriodBar) -> None:
+    """The period's bar so far from the base bars already replayed (the caller holds the clock)."""
+    fanout: Fanout = app[FANOUT]
+    sim, cfg = app[SIM], app[CONFIG]
+    sym = fanout.builders[stream][0][0]
+    m = sim.by_index[sym]
+    period.reset()
+    rows = await app[STORE].query(reader.klines, m.inst.symbol, period.interval, None, None, 1, sim.sim_time,
+                                  cfg.interval)
+    if rows and rows[-1][6] + 1 > sim.sim_time:  # the period is still open
+        ts, o, h, l, c, v, _ = rows[-1]
+        tick = float(m.inst.price.size)
+        period.seed(ts, *(round(x / tick) for x in (o, h, l, c)), float(v or 0.0))
+
+
+async def reseed_periods(app: web.Application) -> None:
+    """A new run: every coarser-interval stream starts again from the run's first bar."""
+    fanout: Fanout = app[FANOUT]
+    for stream, period in list(fanout.periods.items()):
+        await seed_period(app, stream, period)
+
+
 async def serve(request: web.Request, streams: list[str], combined: bool) -> web.WebSocketResponse:
     cfg = request.app[CONFIG]
     fanout: Fanout = request.app[FANOUT]
@@ -362,11 +503,18 @@ async def serve(request: web.Request, streams: list[str], combined: bool) -> web
     await ws.prepare(request)
     client = Client(ws, request.transport, combined)
     fanout.add(client)
-    for name in streams:
-        resolved = fanout.resolve(name)
-        if resolved is not None and len(client.streams) < cfg.ws.max_streams:
-            fanout.subscribe(client, resolved)
     try:
+        names = []
+        for name in streams:
+            resolved = fanout.resolve(name)
+            if resolved is None:  # never silence: say why, then hang up
+                reason = f"Invalid stream '{name[:40]}': {fanout.why_not(name)}"
+                log.info("WebSocket refused: %s", reason)
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=reason.encode()[:123])
+                return ws
+            if len(names) < cfg.ws.max_streams:
+                names.append(resolved)
+        await subscribe(request, client, names)
         async for msg in ws:
             if client.closed:
                 break
@@ -377,7 +525,7 @@ async def serve(request: web.Request, streams: list[str], combined: bool) -> web
                     log.warning("closing WebSocket client: more than %d messages/s", cfg.ws.max_messages_per_sec)
                     await ws.close(code=1008, message=b"Too many requests")
                     break
-                reply = handle_message(fanout, client, msg.data, cfg.ws.max_streams)
+                reply = await handle_message(request, client, msg.data)
                 if reply is not None:
                     fanout.reply(client, reply)
             elif msg.type == WSMsgType.BINARY:

@@ -1,36 +1,39 @@
-"""Drive a Sim directly: bars in as prices, orders in as Binance-like keyword arguments."""
+"""Drive a Sim directly: bars in as prices, requests in as commands (Binance-like keyword
+arguments), the event log read back."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 from exsim.config import Config
-from exsim.engine.events import Recorder
-from exsim.engine.requests import NewOrder
+from exsim.engine import commands as C
+from exsim.engine.events import EquityMarked, IncomeBooked, OrderUpdated, RunStatus
+from exsim.engine.money import to_float
 from exsim.engine.sim import Sim
 
 MINUTE = 60_000
 
 
-class ListRecorder(Recorder):
-    """Keeps what the engine reports, so tests can check the audit trail."""
+class ListRecorder:
+    """A consumer of the engine's event log, kept in lists, so tests can check the audit trail."""
 
     def __init__(self) -> None:
-        self.fills, self.orders, self.equity_points, self.incomes, self.status = [], [], [], [], []
+        self.events, self.fills, self.orders, self.equity_points, self.incomes, self.status = [], [], [], [], [], []
 
-    def fill(self, run_id, account, trade, symbol, price, qty, realized, fee):
-        self.fills.append((trade, price, qty, realized, fee))
-
-    def order(self, run_id, account, order, event, reason):
-        self.orders.append((order.order_id, event, reason))
-
-    def equity(self, run_id, account, ts, equity):
-        self.equity_points.append((ts, equity))
-
-    def income(self, run_id, account, income):
-        self.incomes.append(income)
-
-    def run_status(self, run_id, status, bars, final_equity):
-        self.status.append((status, bars, final_equity))
+    def __call__(self, events) -> None:
+        self.events.extend(events)
+        for ev in events:
+            if isinstance(ev, OrderUpdated):
+                order = ev.order
+                self.orders.append((order.order_id, order.status if ev.exec_type == "TRADE" else ev.exec_type,
+                                    ev.reason))
+                if ev.trade is not None:
+                    self.fills.append(ev.trade)
+            elif isinstance(ev, EquityMarked):
+                self.equity_points.append((ev.time, to_float(ev.equity)))
+            elif isinstance(ev, IncomeBooked):
+                self.incomes.append(ev.income)
+            elif isinstance(ev, RunStatus):
+                self.status.append((ev.status, ev.bars, ev.final_equity))
 
 
 def ticks(sim: Sim, price) -> int:
@@ -44,24 +47,44 @@ def new_sim(open_price=50000, **overrides) -> tuple[Sim, ListRecorder]:
     values = {"symbol": "BTCUSDT", "maker_bps": 1.0, "taker_bps": 2.0, "slippage_bps": 0.0}
     values.update(overrides)
     rec = ListRecorder()
-    sim = Sim(Config(**values), rec)
+    sim = Sim(Config(**values))
+    sim.log.subscribe(rec)
     sim.start_run(0, "{}", {}, 0)
     sim.market.set_funding([], 0.0, 0)
     bar(sim, open_price, open_price, open_price, open_price)
     return sim, rec
 
 
-def bar(sim: Sim, o, h, l, c, volume: float = 1.0) -> None:
-    """Replay one whole bar after the last one."""
+def bar(sim: Sim, o, h, l, c, volume: float = 1.0, sym: int = 0) -> None:
+    """Replay one whole bar of symbol `sym` after the last one (a step of its own)."""
     ts = sim.sim_time
     t = [ticks(sim, x) for x in (o, h, l, c)]
-    sim.on_segment(ts, *t, t[0], t[1], t[2], volume, True, ts + MINUTE)
+    sim.on_segment(sym, ts, *t, t[0], t[1], t[2], volume, True, ts + MINUTE)
+    sim.step_done(ts + MINUTE)
+    sim.publish()
 
 
-def place(sim: Sim, account: str = "default", **params):
+def place(sim: Sim, account: str = "default", test: bool = False, **params):
     """place(sim, side="BUY", type="LIMIT", quantity="0.01", price="49900", time_in_force="GTC")."""
     params.setdefault("symbol", "BTCUSDT")
-    return sim.place_order(sim.accounts[account], NewOrder(**params))
+    return sim.apply(C.PlaceOrder(account=account, order=C.NewOrder(**params), test=test)).result
+
+
+def cancel(sim: Sim, acct, symbol: str, order_id=None, client_id=None):
+    return sim.apply(C.CancelOrder(account=acct.name, symbol=symbol, order_id=order_id,
+                                   client_order_id=client_id)).result
+
+
+def cancel_all(sim: Sim, acct, symbol: str):
+    return sim.apply(C.CancelAll(account=acct.name, symbol=symbol)).result
+
+
+def set_leverage(sim: Sim, acct, symbol: str, leverage: int):
+    return sim.apply(C.SetLeverage(account=acct.name, symbol=symbol, leverage=leverage)).result
+
+
+def set_margin_type(sim: Sim, acct, symbol: str, margin_type: str):
+    return sim.apply(C.SetMarginType(account=acct.name, symbol=symbol, margin_type=margin_type)).result
 
 
 def d(x) -> Decimal:

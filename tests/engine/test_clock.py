@@ -17,7 +17,7 @@ class Recorder(MarketListener):
     def __init__(self):
         self.ticks = []
 
-    def on_tick(self, ts, o, h, l, c, v, final):
+    def on_tick(self, sym, ts, o, h, l, c, v, final):
         self.ticks.append((ts, c, final))
 
 

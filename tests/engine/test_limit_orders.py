@@ -4,7 +4,7 @@ import pytest
 
 from exsim.engine.errors import ExchangeError
 
-from .helpers import bar, new_sim, place
+from .helpers import bar, cancel, cancel_all, new_sim, place, set_leverage, set_margin_type
 
 
 def limit(sim, side, price, qty="0.01", tif="GTC", **kw):
@@ -101,6 +101,6 @@ def test_no_fill_on_the_bar_the_bot_reacted_to():
 def test_cancelled_limit_never_fills():
     sim, _ = new_sim(50000)
     order = limit(sim, "BUY", 49900)
-    sim.cancel_order(sim.accounts["default"], "BTCUSDT", order.order_id, None)
+    cancel(sim, sim.accounts["default"], "BTCUSDT", order.order_id, None)
     bar(sim, 50000, 50000, 49000, 49500)
     assert order.status == "CANCELED" and not sim.accounts["default"].trades

@@ -3,7 +3,7 @@ import pytest
 
 from exsim.engine.errors import ExchangeError
 
-from .helpers import new_sim, place
+from .helpers import cancel, cancel_all, new_sim, place, set_leverage, set_margin_type
 
 
 def code_of(sim, **params) -> int:
@@ -30,7 +30,8 @@ LIMIT = {"side": "BUY", "type": "LIMIT", "time_in_force": "GTC", "quantity": "0.
     ({"side": "BUY", "type": "MARKET", "quantity": "0.01", "price": "50000"}, -1106),
     ({**LIMIT, "quantity": "0"}, -4003),
     ({**LIMIT, "quantity": "-1"}, -4003),
-    ({**LIMIT, "quantity": "0.0004"}, -4003),  # rounds down to 0 steps
+    ({**LIMIT, "quantity": "0.0004"}, -1111),  # below the step: Binance's precision error
+    ({**LIMIT, "quantity": "0.0000001"}, -1111),
     ({**LIMIT, "quantity": "abc"}, -1130),
     ({**LIMIT, "price": "NaN"}, -1130),
     ({**LIMIT, "price": "1e400"}, -1130),
@@ -71,12 +72,12 @@ def test_client_order_id_unique_among_open_orders_4116():
 def test_client_order_id_reusable_once_the_order_is_closed():
     sim, _ = new_sim(50000)
     first = place(sim, **LIMIT, new_client_order_id="again")
-    sim.cancel_order(sim.accounts["default"], "BTCUSDT", first.order_id, None)
+    cancel(sim, sim.accounts["default"], "BTCUSDT", first.order_id, None)
     assert place(sim, **LIMIT, new_client_order_id="again").status == "NEW"
 
 
 def test_max_open_orders_2025():
-    sim, _ = new_sim(50000, symbols={"BTCUSDT": __import__("exsim.config").config.SymbolSpec(
+    sim, _ = new_sim(50000, symbol_specs={"BTCUSDT": __import__("exsim.config").config.SymbolSpec(
         tick_size="0.10", min_notional="5", max_num_orders=2)})
     place(sim, **LIMIT)
     place(sim, **LIMIT)
@@ -104,12 +105,12 @@ def test_cancel_unknown_order_2011_and_by_client_id():
     sim, _ = new_sim(50000)
     a = sim.accounts["default"]
     with pytest.raises(ExchangeError) as err:
-        sim.cancel_order(a, "BTCUSDT", 999, None)
+        cancel(sim, a, "BTCUSDT", 999, None)
     assert err.value.code == -2011
     order = place(sim, **LIMIT, new_client_order_id="cid-1")
-    assert sim.cancel_order(a, "BTCUSDT", None, "cid-1") is order and order.status == "CANCELED"
+    assert cancel(sim, a, "BTCUSDT", None, "cid-1") is order and order.status == "CANCELED"
     with pytest.raises(ExchangeError) as err:
-        sim.cancel_order(a, "BTCUSDT", order.order_id, None)
+        cancel(sim, a, "BTCUSDT", order.order_id, None)
     assert err.value.code == -2011
 
 
@@ -117,30 +118,30 @@ def test_cancel_all_open_orders():
     sim, _ = new_sim(50000)
     a = sim.accounts["default"]
     orders = [place(sim, **LIMIT) for _ in range(3)]
-    assert len(sim.cancel_all(a, "BTCUSDT")) == 3
+    assert len(cancel_all(sim, a, "BTCUSDT")) == 3
     assert all(o.status == "CANCELED" for o in orders) and not a.open_orders
 
 
 def test_leverage_and_margin_type_rules():
     sim, _ = new_sim(50000)
     a = sim.accounts["default"]
-    assert sim.set_leverage(a, "BTCUSDT", 5) == 5
+    assert set_leverage(sim, a, "BTCUSDT", 5) == 5
     with pytest.raises(ExchangeError) as err:
-        sim.set_leverage(a, "BTCUSDT", 126)
+        set_leverage(sim, a, "BTCUSDT", 126)
     assert err.value.code == -4028
     with pytest.raises(ExchangeError) as err:
-        sim.set_margin_type(a, "BTCUSDT", "CROSSED")
+        set_margin_type(sim, a, "BTCUSDT", "CROSSED")
     assert err.value.code == -4046
     place(sim, **LIMIT)
     with pytest.raises(ExchangeError) as err:
-        sim.set_margin_type(a, "BTCUSDT", "ISOLATED")
+        set_margin_type(sim, a, "BTCUSDT", "ISOLATED")
     assert err.value.code == -4047
 
 
 def test_leverage_sets_initial_margin_for_the_margin_check():
     sim, _ = new_sim(50000)
     a = sim.accounts["default"]
-    sim.set_leverage(a, "BTCUSDT", 1)
+    set_leverage(sim, a, "BTCUSDT", 1)
     with pytest.raises(ExchangeError) as err:
         place(sim, side="BUY", type="MARKET", quantity="2.1")  # 105k notional at 1x > 100k
     assert err.value.code == -2019

@@ -4,7 +4,7 @@ import pytest
 
 from exsim.engine.errors import ExchangeError
 
-from .helpers import bar, new_sim, place
+from .helpers import bar, cancel, new_sim, place
 
 
 def test_stop_market_sell_triggers_at_stop_price():
@@ -101,12 +101,28 @@ def test_trailing_stop_waits_for_activation_price():
     assert trail.trail_extreme == 510000
 
 
-def test_close_position_stop_expires_when_flat():
+def test_conditional_reduce_orders_stay_open_when_flat_as_on_binance():
+    """Binance keeps closePosition / reduceOnly stops after the position closes (its own
+    Binance-docs/Binance_Futures_python#100: the other leg stays open), so a bot's DELETE of its
+    stop after an exit succeeds; only a trigger with nothing to reduce expires it."""
     sim, rec = new_sim(50000)
     place(sim, side="BUY", type="MARKET", quantity="0.01")
     stop = place(sim, side="SELL", type="STOP_MARKET", stop_price="49000", close_position=True)
+    reduce = place(sim, side="SELL", type="STOP_MARKET", stop_price="48500", quantity="0.01", reduce_only=True)
     place(sim, side="SELL", type="MARKET", quantity="0.01")
-    assert stop.status == "EXPIRED"
+    assert (stop.status, reduce.status) == ("NEW", "NEW")
+    assert cancel(sim, sim.accounts["default"], "BTCUSDT", stop.order_id).status == "CANCELED"
+    bar(sim, 50000, 50000, 48000, 48100)  # the reduce-only stop triggers with no position
+    assert reduce.status == "EXPIRED"
+    assert (reduce.order_id, "EXPIRED", "reduce-only order would open a position") in rec.orders
+
+
+def test_reduce_only_limit_expires_when_the_position_closes():
+    sim, rec = new_sim(50000)
+    place(sim, side="BUY", type="MARKET", quantity="0.01")
+    tp = place(sim, side="SELL", type="LIMIT", time_in_force="GTC", price="51000", quantity="0.01", reduce_only=True)
+    place(sim, side="SELL", type="MARKET", quantity="0.01")
+    assert tp.status == "EXPIRED"
 
 
 def test_conditional_on_order_endpoint_can_be_refused_like_binance_4120():

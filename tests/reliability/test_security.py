@@ -152,8 +152,10 @@ SAFE_INTERPOLATIONS = {
         "target - 1": "integer from INTERVAL_MS", "'DESC' if newest_first else 'ASC'": "one of two keywords",
         "float(constant_rate)": "float() of the configured funding rate", "events": "SQL with ? placeholders",
         "order": "'DESC' or 'ASC'", "sql": "the module's bar query above",
-        "extra": "wire.streams.kline_sql(): regex-checked symbol, INTERVAL_MS interval, grid integers, "
-                 "float literals; its text pieces are quoted by _sql_text"},
+        "extra": "wire.klines.kline_sql(): regex-checked symbol, INTERVAL_MS interval, grid integers, "
+                 "float literals; its text pieces are quoted by _sql_text",
+        "close": "integers from INTERVAL_MS, or constant date_trunc text", "i": "enumerate() index",
+        "cols": "constant column text with float(tick size from config)"},
     "exsim/store/schema.py": {"table": "ohlc_table(interval), regex-checked"},
     "exsim/store/writer.py": {"table": "key of the module's _TABLES", "', '.join(cols)": "module column tuples",
                               "select": "built from the module column tuples"},

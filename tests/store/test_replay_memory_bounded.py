@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from exsim.engine.events import EquityMarked, RunStarted
+from exsim.engine.money import SCALE
 from exsim.store import demo, reader
 from exsim.store.db import Database, open_database
 from tests.conftest import DAY_MS, T0
@@ -45,13 +47,13 @@ def memory_limit(db: Database) -> str:
 async def replay(db: Database, days: int, chunk_rows: int = reader.CHUNK_ROWS) -> list[int]:
     """The open times of every bar fed over `days` days."""
     ts: list[int] = []
-    async for chunk in db.bar_feed("BTCUSDT", "1m", T0, T0 + days * DAY_MS, TICK, chunk_rows):
+    async for chunk, _ in db.bar_feed(["BTCUSDT"], "1m", T0, T0 + days * DAY_MS, [TICK], chunk_rows):
         ts.extend(chunk.ts)
     return ts
 
 
 def open_db(path: str, **kw) -> Database:
-    return Database(open_database(path), {}, **kw)
+    return Database(open_database(path), {}.get, **kw)
 
 
 def test_duckdb_cache_after_a_year_of_replay_stays_within_budget(year_path):
@@ -100,10 +102,10 @@ def test_queries_and_writes_running_during_evictions_all_succeed(year_path):
 
     async def writes(done: asyncio.Event) -> None:
         nonlocal written
-        db.writer.run_started(run_id, 0, "{}", {"symbol": "BTCUSDT"})
+        db.writer.consume([RunStarted(run_id=run_id, created_ms=0, params_json="{}", meta={"symbol": "BTCUSDT"})])
         while not done.is_set():
-            for i in range(5_000):
-                db.writer.equity(run_id, "default", T0 + written + i, 1000.0)
+            db.writer.consume([EquityMarked(time=T0 + written + i, account="default", equity=1000 * SCALE)
+                               for i in range(5_000)])
             written += 5_000
             await db.writer.flush()
 

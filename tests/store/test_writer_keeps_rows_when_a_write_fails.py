@@ -7,6 +7,8 @@ import uuid
 import duckdb
 import pytest
 
+from exsim.engine.events import EquityMarked, RunStarted
+from exsim.engine.money import SCALE
 from exsim.store.db import open_database
 from exsim.store.writer import BatchWriter
 
@@ -17,12 +19,11 @@ from exsim.store.writer import BatchWriter
                                          (100_000, "1MB")])
 def test_rows_of_a_refused_batch_are_stored_by_the_next_flush(tmp_path, rows, limit):
     con = open_database(str(tmp_path / "w.duckdb"))
-    writer = BatchWriter(con, {})
+    writer = BatchWriter(con, {}.get)
     run_id = str(uuid.uuid4())
     try:
-        writer.run_started(run_id, 0, "{}", {"symbol": "BTCUSDT"})
-        for i in range(rows):
-            writer.equity(run_id, "default", i, 1000.0)
+        writer.consume([RunStarted(seq=1, run_id=run_id, created_ms=0, params_json="{}", meta={"symbol": "BTCUSDT"})])
+        writer.consume([EquityMarked(seq=2 + i, time=i, account="default", equity=1000 * SCALE) for i in range(rows)])
         con.execute(f"SET memory_limit = '{limit}'")
         with pytest.raises(duckdb.Error):
             writer.flush_blocking()

@@ -15,8 +15,9 @@ from exsim.config import Config
 from exsim.engine.sim import Sim
 from exsim.store import reader
 from exsim.store.schema import ensure_schema
-from exsim.wire.keys import FANOUT
-from exsim.wire.streams import Payloads, kline_sql
+from exsim.wire.keys import FANOUT, SIM
+from exsim.wire.klines import ClosedKlines, kline_sql
+from exsim.wire.streams import Payloads
 from tests.conftest import T0
 
 MIN = 60_000
@@ -30,7 +31,7 @@ def config(symbol: str, **more) -> Config:
     values = {"duckdb_path": "unused.duckdb", "symbol": symbol, **more}
     if GRIDS[symbol]:
         tick, step = GRIDS[symbol]
-        values["symbols"] = {symbol: {"tick_size": tick, "step_size": step, "min_qty": step}}
+        values["symbol_specs"] = {symbol: {"tick_size": tick, "step_size": step, "min_qty": step}}
     return msgspec.convert(values, Config)
 
 
@@ -88,7 +89,7 @@ def awkward_db(tmp_path) -> str:
 
 
 def tick_of(cfg: Config) -> Decimal:
-    return Decimal(cfg.symbol_spec(cfg.symbol).tick_size)  # as wire/replay.py passes it
+    return Decimal(cfg.symbol_spec(cfg.symbol).tick_size)  # as exsim/replay.py passes it
 
 
 def ordinary_amount(x: float, decimals: int) -> bool:
@@ -97,25 +98,29 @@ def ordinary_amount(x: float, decimals: int) -> bool:
 
 
 def python_kline(payloads: Payloads, ts, o, h, l, c, v, tid: int = 0) -> bytes:
-    """The builder's Python formatting (the method the fast closure `Payloads.kline` inlines)."""
-    payloads._trade_id = tid
-    return Payloads._kline(payloads, ts, o, h, l, c, v, True, ts + MIN)
+    """The builder's Python formatting (the method the fast closure `KlineStreams.kline` inlines)."""
+    payloads.klines.trade_id = tid
+    return payloads.klines.reference(ts, o, h, l, c, v, True, ts + MIN)
+
+
+def payloads_of(cfg: Config) -> tuple[Sim, Payloads]:
+    sim = Sim(cfg)
+    return sim, Payloads(cfg, sim, sim.market, ClosedKlines())
 
 
 @pytest.mark.parametrize("symbol", list(GRIDS))
 def test_duckdb_kline_payload_equals_python_builder_bytes(awkward_db, symbol):
     cfg = config(symbol)
-    sim = Sim(cfg)
-    payloads = Payloads(sim, cfg)
+    sim, payloads = payloads_of(cfg)
     sql = kline_sql(cfg, sim.market.inst)
     con = duckdb.connect(awkward_db, read_only=True)
     made = left_to_python = 0
     inst = sim.market.inst
-    for chunk in reader.iter_chunks(con, symbol, "1m", T0, T0 + 2 * BARS * MIN, tick_of(cfg),
-                                    chunk_rows=1000, payload=lambda: sql):
-        assert chunk.payload is not None and len(chunk.payload) == len(chunk)
+    for chunk, texts in reader.iter_chunks(con, [symbol], "1m", T0, T0 + 2 * BARS * MIN, [tick_of(cfg)],
+                                           chunk_rows=1000, payload=lambda: sql):
+        assert texts is not None and len(texts) == len(chunk)
         for ts, o, h, l, c, v, text in zip(chunk.ts, chunk.open, chunk.high, chunk.low, chunk.close,
-                                           chunk.volume, chunk.payload):
+                                           chunk.volume, texts):
             if text is None:  # outside the exact range: only absurd amounts or prices
                 left_to_python += 1
                 quote = v * inst.price.to_float(c)
@@ -131,35 +136,34 @@ def test_duckdb_kline_payload_equals_python_builder_bytes(awkward_db, symbol):
 
 def test_fast_builder_returns_the_reader_payload_with_the_current_trade_ids(awkward_db):
     cfg = config("BTCUSDT")
-    sim = Sim(cfg)
-    payloads = Payloads(sim, cfg)
+    sim, payloads = payloads_of(cfg)
     fast = payloads.stream_table()["btcusdt@kline_1m"][1]
     sql = kline_sql(cfg, sim.market.inst)
     con = duckdb.connect(awkward_db, read_only=True)
-    chunks = list(reader.iter_chunks(con, "BTCUSDT", "1m", T0, T0 + 2 * BARS * MIN, tick_of(cfg),
+    chunks = list(reader.iter_chunks(con, ["BTCUSDT"], "1m", T0, T0 + 2 * BARS * MIN, [tick_of(cfg)],
                                      chunk_rows=2000, payload=lambda: sql))
     con.close()
     rng = random.Random(3)
     same_object = 0  # the reader's bytes passed on as they are
-    for chunk in chunks:
-        payloads.on_chunk(chunk)
-        rows = list(zip(chunk.ts, chunk.open, chunk.high, chunk.low, chunk.close, chunk.volume, chunk.payload))
+    for chunk, texts in chunks:
+        payloads.klines.ready.load(chunk, texts)
+        rows = list(zip(chunk.ts, chunk.open, chunk.high, chunk.low, chunk.close, chunk.volume, texts))
         for k, (ts, o, h, l, c, v, text) in enumerate(rows):
             if k % 50 < 10:  # bars the clock skipped while nobody watched: the next one is sought
                 continue
             tid = rng.choice([0, 0, 1, 987654321])
-            payloads._trade_id = tid
+            payloads.klines.trade_id = tid
             got = fast(ts, o, h, l, c, v, True, ts + MIN)
             assert got == python_kline(payloads, ts, o, h, l, c, v, tid)
             same_object += got is text
     assert same_object > BARS // 4
     # a partial (x=false) update, or a tick whose time is not the bar's close, is built in Python
-    ts, o, h, l, c, v = (chunks[0].ts[0], chunks[0].open[0], chunks[0].high[0], chunks[0].low[0],
-                         chunks[0].close[0], chunks[0].volume[0])
-    payloads.on_chunk(chunks[0])
-    payloads._trade_id = 0
-    assert fast(ts, o, h, l, c, v, False, ts + MIN // 2) == Payloads._kline(payloads, ts, o, h, l, c, v, False,
-                                                                            ts + MIN // 2)
+    first, texts = chunks[0]
+    ts, o, h, l, c, v = first.ts[0], first.open[0], first.high[0], first.low[0], first.close[0], first.volume[0]
+    payloads.klines.ready.load(first, texts)
+    payloads.klines.trade_id = 0
+    assert fast(ts, o, h, l, c, v, False, ts + MIN // 2) == payloads.klines.reference(ts, o, h, l, c, v, False,
+                                                                                      ts + MIN // 2)
     assert b'"x":false' in fast(ts, o, h, l, c, v, False, ts + MIN)
 
 
@@ -187,14 +191,17 @@ async def test_ws_clients_get_identical_kline_bytes_with_and_without_duckdb_payl
     async with c.ws_connect(f"/ws/{stream}") as raw, c.ws_connect(f"/stream?streams={stream}") as combined:
         await c.post("/admin/step", json={"bars": n})
         python_raw, python_combined = await receive(raw, n), await receive(combined, n)
-        assert not fanout.payloads.closed_klines.texts  # read at startup, nobody subscribed
+        assert not fanout.ready.texts  # read at startup, nobody subscribed
 
         await c.post("/admin/replay", json={"restart": True})  # reveals the first bar again
         await receive(raw, 1), await receive(combined, 1)
         await c.post("/admin/step", json={"bars": n})
         duckdb_raw, duckdb_combined = await receive(raw, n), await receive(combined, n)
-        texts = fanout.payloads.closed_klines.texts
-        assert texts and sum(t is not None for t in texts[:n + 1]) > n // 2  # the fast path ran
+        texts, syms = fanout.ready.texts, fanout.ready.sym  # the dataset's two symbols, interleaved
+        btc = list(c.server.app[SIM].markets).index("BTCUSDT")
+        mine = [t for k, t in enumerate(texts[:2 * n + 2]) if syms is None or syms[k] == btc]
+        assert mine and sum(t is not None for t in mine) > n // 2  # the fast path ran for BTCUSDT
+        assert all(t is None for k, t in enumerate(texts) if syms is not None and syms[k] != btc)
 
     assert duckdb_raw == python_raw
     assert duckdb_combined == python_combined
