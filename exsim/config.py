@@ -68,6 +68,7 @@ class WsConfig(_Base):
     max_streams: int = 1024
     max_messages_per_sec: int = 10
     max_frame_bytes: int = 64 * 1024
+    listen_key_ttl: float = 3600.0  # seconds (wall time) a listenKey lives without a keepalive
 
 
 class StoreConfig(_Base):

@@ -63,12 +63,16 @@ class IncomeBooked(Event):
 
 class AccountUpdated(Event):
     """Wallet and the positions that changed (Binance's ACCOUNT_UPDATE): `reason` ORDER,
-    FUNDING_FEE, ...; `wallet` in money units; `positions` snapshots."""
+    FUNDING_FEE, ...; `wallet` in money units; `positions` snapshots, `marks` the mark price
+    (ticks) of each at that moment; `change` the balance change that is neither PnL nor
+    commission (a funding payment)."""
 
     account: str
     reason: str
     wallet: int
     positions: list[Position]
+    marks: list[int] = []
+    change: int = 0
 
 
 class EquityMarked(Event):

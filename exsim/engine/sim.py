@@ -229,7 +229,7 @@ class Sim:
             acct.update_time = when
             self._income(acct, symbol, "FUNDING_FEE", -pay, when)
             self.log.append(AccountUpdated(time=when, account=acct.name, reason="FUNDING_FEE",
-                                           wallet=acct.wallet, positions=[]))
+                                           wallet=acct.wallet, positions=[], change=-pay))
             paid += 1
         return paid
 
@@ -444,7 +444,7 @@ class Sim:
         acct.trades.append(trade)
         self._order_event(acct, order, "TRADE", trade)
         self.log.append(AccountUpdated(time=now, account=acct.name, reason="ORDER", wallet=acct.wallet,
-                                       positions=[copy.copy(pos)]))
+                                       positions=[copy.copy(pos)], marks=[m.last]))
         if realized:
             self._income(acct, inst.symbol, "REALIZED_PNL", realized, now, trade.trade_id)
         if fee:

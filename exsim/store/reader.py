@@ -70,7 +70,8 @@ def _resampled(src: str, interval: str) -> str:
     1M the calendar month)."""
     if interval == "1M":
         month = "date_trunc('month', epoch_ms(ts))"
-        bucket, close = f"epoch_ms({month})", f"epoch_ms({month} + INTERVAL 1 MONTH) - 1"
+        # min(): one value per group (every bar of it is in that month), as the binder wants
+        bucket, close = f"epoch_ms({month})", f"min(epoch_ms({month} + INTERVAL 1 MONTH)) - 1"
     else:
         target = INTERVAL_MS[interval]
         offset = WEEK_OFFSET_MS if interval == "1w" else 0

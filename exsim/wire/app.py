@@ -21,7 +21,8 @@ from . import admin, rest_account, rest_market, rest_trade, ws
 from .auth import Auth
 from .errors import error_middleware, error_response
 from ..replay import Replay
-from .keys import AUTH, CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM, STORE
+from .keys import AUTH, CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM, STORE, USER
+from .user_stream import UserStream
 from .rest_trade import ORDER_COUNTS, OrderCounts
 
 log = logging.getLogger("exsim")
@@ -139,6 +140,7 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
     sim.market_listener = fanout
     app[CONFIG], app[SIM], app[CLOCK], app[FANOUT] = cfg, sim, clock, fanout
     app[AUTH] = Auth(cfg, sim)
+    app[USER] = fanout.user = UserStream(sim, fanout, cfg.ws.listen_key_ttl)
     app[ORDER_COUNTS] = OrderCounts(time.monotonic)
 
     async def store_ctx(app: web.Application):
@@ -148,7 +150,8 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
             sim.set_markets(symbols)
             fanout.on_markets()
         db = Database(connection, lambda symbol: sim.instruments[symbol], event_log=cfg.store.event_log)
-        sim.log.subscribe(db.writer.consume)  # the event log's first consumer: persistence
+        sim.log.subscribe(db.writer.consume)  # the event log's consumers: persistence, then
+        sim.log.subscribe(app[USER].consume)  # the user-data stream
         app[STORE] = db
         replay = app[REPLAY] = Replay(cfg, sim, clock, db)
         replay.payload_sql, replay.on_payloads = fanout.payload_sql, fanout.on_payloads

@@ -16,4 +16,5 @@ AUTH = web.AppKey("auth", Auth)
 REPLAY = web.AppKey("replay", Replay)
 FANOUT = web.AppKey("fanout", object)  # wire.ws.Fanout
 STORE = web.AppKey("store", object)  # store.db.Database
+USER = web.AppKey("user_stream", object)  # wire.user_stream.UserStream
 LOOP_PROBE = web.AppKey("loop_probe", object)  # wire.app.LoopProbe (EXSIM_LOOP_PROBE=1)

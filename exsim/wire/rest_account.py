@@ -1,14 +1,12 @@
 """Account routes (SIGNED): balances, account, positions, settings, income, listenKey."""
 from __future__ import annotations
 
-import hashlib
-
 from aiohttp import web
 
 from ..engine.commands import SetLeverage, SetMarginType, SetPositionMode
-from ..engine.errors import bad_param
+from ..engine.errors import ExchangeError, bad_param
 from .format import account_json, balance_json, decimal_text, income_json, position_risk_v2, position_risk_v3
-from .keys import AUTH
+from .keys import AUTH, USER
 from .respond import json_response
 from .params import in_window, read_params
 from .rest_market import requested_symbols
@@ -153,17 +151,27 @@ async def account_config(request: web.Request) -> web.Response:
 
 
 @routes.post("/fapi/v1/listenKey")
-@routes.put("/fapi/v1/listenKey")
 async def listen_key(request: web.Request) -> web.Response:
-    """The key exists so clients that create one work; its event stream is on the roadmap."""
+    """The account's active listenKey (extended), or a new one (API key header, no signature)."""
     p = await read_params(request)
     acct = request.app[AUTH].account(request, p, signed=False)
-    key = hashlib.sha256(f"exsim-listen-key:{acct.name}".encode()).hexdigest()
+    return json_response({"listenKey": request.app[USER].open(acct.name)})
+
+
+@routes.put("/fapi/v1/listenKey")
+async def keepalive_listen_key(request: web.Request) -> web.Response:
+    p = await read_params(request)
+    acct = request.app[AUTH].account(request, p, signed=False)
+    key = request.app[USER].keepalive(acct.name)
+    if key is None:
+        raise ExchangeError(-1125, "This listenKey does not exist.")
     return json_response({"listenKey": key})
 
 
 @routes.delete("/fapi/v1/listenKey")
 async def close_listen_key(request: web.Request) -> web.Response:
     p = await read_params(request)
-    request.app[AUTH].account(request, p, signed=False)
+    acct = request.app[AUTH].account(request, p, signed=False)
+    if not request.app[USER].close(acct.name):
+        raise ExchangeError(-1125, "This listenKey does not exist.")
     return json_response({})

@@ -117,6 +117,7 @@ class Fanout(MarketListener):
         self.payloads: list[Payloads] = []
         self._known: dict[str, tuple[str, list]] = {}
         self._kline_sql: dict[int, Optional[str]] = {}
+        self.user = None  # wire.user_stream.UserStream: listenKeys are streams too
         self.on_markets()
 
     def on_markets(self) -> None:
@@ -137,12 +138,14 @@ class Fanout(MarketListener):
         known = self._known.get(stream_key(name))
         if known is not None:
             return known[0]
-        if _LISTEN_KEY.match(name):  # listenKeys: the user-data stream is on the roadmap
+        if self.user is not None and self.user.valid(name):  # a listenKey: the user-data stream
             return name
         return None
 
     def why_not(self, name: str) -> str:
         """Why `name` cannot be served, in words a user can act on."""
+        if _LISTEN_KEY.match(name.strip()) and "@" not in name:
+            return "unknown, closed or expired listenKey (POST /fapi/v1/listenKey makes one)"
         low = stream_key(name)
         symbols = [p.symbol for p in self.payloads]
         replayed = ", ".join(s.lower() for s in symbols[:6]) + (", ..." if len(symbols) > 6 else "")
