@@ -32,9 +32,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_dataset(path: str, days: int, symbol: str = "BTCUSDT") -> str:
-    """Synthetic 1m bars (ExSim's demo generator) for `days` days from 2024-01-01."""
-    marker = Path(path + f".{days}d.ok")
+def synthetic_symbols(n: int) -> dict:
+    """`n` made-up symbols for the demo generator: (first price, volatility, volume per minute)."""
+    return {f"X{i:02d}USDT": (100.0 + 7 * i, 0.5 + 0.02 * i, 1000.0) for i in range(n)}
+
+
+def make_dataset(path: str, days: int, symbol: str = "BTCUSDT", symbols: Optional[dict] = None) -> str:
+    """Synthetic 1m bars (ExSim's demo generator) for `days` days from 2024-01-01, of `symbol`
+    (a demo symbol) or of `symbols` (see synthetic_symbols)."""
+    symbols = symbols or {symbol: None}
+    marker = Path(path + f".{days}d.{len(symbols)}s.ok")
     if Path(path).exists() and marker.exists():
         return path
     import duckdb
@@ -45,7 +52,7 @@ def make_dataset(path: str, days: int, symbol: str = "BTCUSDT") -> str:
             p.unlink()
     con = duckdb.connect(path)
     demo.generate(con, seed=7, start_ms=T0, end_ms=T0 + days * DAY_MS,
-                  symbols={symbol: demo.DEMO_SYMBOLS[symbol]})
+                  symbols={s: spec or demo.DEMO_SYMBOLS[s] for s, spec in symbols.items()})
     con.close()
     marker.touch()
     return path
@@ -119,10 +126,17 @@ class Server:
         self.stop()
 
 
+# Another checkout of ExSim whose gateway the suite runs instead (run.py --compare): its code is
+# imported first through PYTHONPATH, so one run measures both side by side.
+TREE: Optional[str] = None
+
+
 def gateway(db: str, workdir: str, config_text: str = "", env: Optional[dict] = None,
             log_name: str = "gateway.log") -> Server:
     """ExSim's real CLI (`python -m exsim`, uvloop installed by it), paused, on a free port,
     with the loop-lag probe on. `workdir` is its cwd, so no ./exsim.toml of the caller leaks in."""
+    if TREE:
+        env = {"PYTHONPATH": TREE, **(env or {})}
     port = free_port()
     cfg_path = os.path.join(workdir, "exsim-bench.toml")
     with open(cfg_path, "w") as f:

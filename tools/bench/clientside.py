@@ -47,14 +47,17 @@ def binance_latency(port: int, n: int, key: str, secret: str) -> dict:
 
 
 def writer_bench(n: int, path: str) -> dict:
-    """BatchWriter: n fills + n equity points through the Recorder hooks, then one flush,
-    while a thread measures how long it is kept from the GIL (what the event loop would feel)."""
+    """BatchWriter: n fills (an order row and a fill row each) + n equity points through its
+    event-log consumer, then one flush, while a thread measures how long it is kept from the
+    GIL (what the event loop would feel)."""
     import threading
 
     import pyarrow as pa
     from exsim.config import Config
     from exsim.engine import money
     from exsim.engine.account import Trade
+    from exsim.engine.events import EquityMarked, OrderUpdated, RunStarted
+    from exsim.engine.orders import Order
     from exsim.engine.sim import Sim
     from exsim.store.db import open_database
     from exsim.store.writer import BatchWriter
@@ -63,21 +66,30 @@ def writer_bench(n: int, path: str) -> dict:
         if os.path.exists(p):
             os.unlink(p)
     con = open_database(path)
-    sim = Sim(Config())
-    writer = BatchWriter(con, sim.instruments)
+    sim = Sim(Config(symbol="BTCUSDT"))
+    writer = BatchWriter(con, sim.instruments.__getitem__)
     run = str(uuid.uuid4())
-    writer.run_started(run, int(time.time() * 1000), "{}", {"symbol": "BTCUSDT", "interval": "1m"})
+    writer.consume([RunStarted(run_id=run, created_ms=int(time.time() * 1000), params_json="{}",
+                               meta={"symbol": "BTCUSDT", "interval": "1m"})])
     writer.flush_blocking()
-    trades = [Trade(trade_id=i, order_id=i, symbol="BTCUSDT", side="BUY" if i % 2 else "SELL", price=420_000 + i % 977,
-                    qty=3, realized_pnl=0, fee=money.of("0.021"), is_maker=False, time=T0 + i)
-              for i in range(n)]
+    events = []
+    for i in range(n):
+        side = "BUY" if i % 2 else "SELL"
+        trade = Trade(trade_id=i, order_id=i, symbol="BTCUSDT", side=side, price=420_000 + i % 977,
+                      qty=3, realized_pnl=0, fee=money.of("0.021"), is_maker=False, time=T0 + i)
+        order = Order(order_id=i, client_order_id=f"c{i}", account="default", symbol="BTCUSDT", side=side,
+                      type="MARKET", orig_type="MARKET", qty=3, executed=3, cum_quote_units=3 * trade.price,
+                      status="FILLED", time=T0 + i, update_time=T0 + i)
+        events.append(OrderUpdated(seq=2 * i, time=T0 + i, account="default", exec_type="TRADE", order=order,
+                                   trade=trade))
+        events.append(EquityMarked(seq=2 * i + 1, time=T0 + i, account="default",
+                                   equity=money.of(100_000) + i * money.SCALE // 100))
     import gc
     gc.collect()
     gc.freeze()  # the bench's own input (200k Trades) is not the writer's doing: keep GC off it
     t0 = time.perf_counter()
-    for i, trade in enumerate(trades):
-        writer.fill(run, "default", trade, "BTCUSDT", 42000.0 + i % 977 / 10, 0.003, 0.0, 0.021)
-        writer.equity(run, "default", T0 + i, 100_000.0 + i / 100)
+    for k in range(0, len(events), 64):  # in the batches the engine publishes
+        writer.consume(events[k:k + 64])
     hooks = time.perf_counter() - t0
     lag = [0.0]
     stop = threading.Event()
@@ -116,5 +128,5 @@ def writer_bench(n: int, path: str) -> dict:
     writer.close()
     con.close()
     gc.unfreeze()
-    return {"rows": written, "hooks_rows_per_sec": 2 * n / hooks, "flush_seconds": flush,
-            "rows_per_sec": 2 * n / flush, "raw_rows_per_sec": 2 * n / raw, "ticker_lag_ms": lag[0] * 1000}
+    return {"rows": written, "hooks_rows_per_sec": written / hooks, "flush_seconds": flush,
+            "rows_per_sec": written / flush, "raw_rows_per_sec": 2 * n / raw, "ticker_lag_ms": lag[0] * 1000}

@@ -81,6 +81,20 @@ def table(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
+def comparison(now: list[Row], then: list[Row]) -> str:
+    """Scenario by scenario: this checkout's figure, the other checkout's, and their ratio."""
+    before = {r.scenario: r for r in then}
+    head = ("scenario", "this checkout", "compared", "ratio")
+    lines = [(r.scenario, _num(r.value, r.unit), _num(before[r.scenario].value, r.unit),
+              f"{r.value / before[r.scenario].value:.2f}" if r.value and before[r.scenario].value else "-")
+             for r in now if r.scenario in before]
+    if not lines:
+        return "(no scenario in common)"
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
+    fmt = " | ".join("{:<%d}" % w for w in widths)
+    return "\n".join([fmt.format(*head), "-+-".join("-" * w for w in widths)] + [fmt.format(*line) for line in lines])
+
+
 class Suite:
     def __init__(self, quick: bool, data_dir: str, ws_kinds: list[str], only: Optional[list[str]]) -> None:
         self.quick = quick
@@ -90,6 +104,7 @@ class Suite:
         self.lags: dict[str, float] = {}
         self.cpu_lags: dict[str, float] = {}  # the part of each worst lag the gateway was on CPU
         self.work = tempfile.mkdtemp(prefix="exsim-bench-")
+        self.data_dir = data_dir
         os.makedirs(data_dir, exist_ok=True)
         began = time.perf_counter()
         self.db3y = benchlib.make_dataset(os.path.join(data_dir, "bench-3y.duckdb"), 3 * 365)
@@ -300,6 +315,68 @@ class Suite:
                          s["ok_per_sec"] >= 10_000, baseline=b["ok_per_sec"], ratio=s["ok_per_sec"] / b["ok_per_sec"],
                          detail={"exsim": s, "lag_ms": lag}))
 
+    # --- many symbols and intervals (issue 15) -------------------------------------------------
+
+    def scenario_symbols(self) -> None:
+        """10 symbols replayed at "max" with no client: symbol-bars per second."""
+        days = 7 if self.quick else 30
+        n = 10
+        db = benchlib.make_dataset(os.path.join(self.data_dir, "bench-10sym.duckdb"), days,
+                                   symbols=benchlib.synthetic_symbols(n))
+        name = f"replay max, {n} symbols, 0 clients"
+        with benchlib.gateway(db, self.work, log_name="gateway-10sym.log") as gw:
+            time.sleep(0.3)
+            r = self.replay_max(gw, days, name)
+        rate = r["bars"] * n / r["seconds"]  # every step holds one bar of each symbol here
+        self.add(Row(name, rate, "symbol-bars/s", ">= 300k symbol-bars/s", rate >= 300_000,
+                     detail={"steps": r["bars"], "seconds": r["seconds"], "lag_ms": r["lag_ms"],
+                             "symbols": r["status"]["symbols"]}))
+
+    def scenario_intervals(self) -> None:
+        """3 symbols, each with kline_1m and kline_1h, to 100 clients: frames per second against
+        the fan-out limit server sending the same number of frames."""
+        n_clients, kind = 100, self.ws_kinds[0]
+        bars = 1500 if self.quick else 6000
+        symbols = benchlib.synthetic_symbols(3)
+        db = benchlib.make_dataset(os.path.join(self.data_dir, "bench-3sym.duckdb"), 30, symbols=symbols)
+        streams = "/".join(f"{s.lower()}@kline_{iv}" for s in symbols for iv in ("1m", "1h"))
+        frames = bars * len(symbols) * 2  # every base bar: a 1m frame and a 1h update per symbol
+        name = f"WS 3 symbols x kline_1m+kline_1h, {n_clients} {kind} clients"
+        with benchlib.baseline("fanout", self.work) as base:
+            srv_frames = frames
+            base.post(f"/prepare?bars={srv_frames}")
+            clients = wsload.Clients(base.port, KLINE_PATH, n_clients, srv_frames, kind=kind, timeout=300)
+            try:
+                clients.ready()
+                time.sleep(0.2)
+                t0 = time.perf_counter()
+                base.post(f"/go?bars={srv_frames}")
+                b = clients.wait()
+            finally:
+                clients.close()
+            b_rate = frames / (b["done_at"] - t0) if b["done_at"] else 0.0
+        with benchlib.gateway(db, self.work, log_name="gateway-3sym.log") as gw:
+            clients = wsload.Clients(gw.port, f"/stream?streams={streams}", n_clients, frames, kind=kind, timeout=300)
+            try:
+                clients.ready()
+                time.sleep(0.2)
+                gw.get("/admin/status?reset_lag=1")
+                t0 = time.perf_counter()
+                gw.post("/admin/replay", {"speed_bars_per_sec": "max", "restart": True, "start": T0,
+                                          "end": T0 + bars * MINUTE_MS})
+                e = clients.wait()
+                st = gw.get("/admin/status?reset_lag=1")
+            finally:
+                clients.close()
+            e_rate = frames / (e["done_at"] - t0) if e["done_at"] else 0.0
+        ratio = e_rate / b_rate if b_rate else None
+        ok = e["min"] == e["max"] == frames and not e["n_errors"] and st["dropped_clients"] == 0
+        self.lags[name] = float(st["loop_lag_max_ms"])
+        self.cpu_lags[name] = float(st["loop_lag_on_cpu_max_ms"])
+        self.add(Row(name, e_rate, "frames/s", ">= 0.60 of limit", ok and ratio is not None and ratio >= 0.6,
+                     baseline=b_rate, ratio=ratio, detail={"frames": frames, "every_frame": ok, "exsim": e,
+                                                           "limit": b}))
+
     # --- memory ------------------------------------------------------------------------------
 
     def scenario_memory(self) -> None:
@@ -341,7 +418,7 @@ class Suite:
     def scenario_writer(self) -> None:
         n = 50_000 if self.quick else 200_000
         r = clientside.writer_bench(n, os.path.join(self.work, "writer.duckdb"))
-        self.add(Row(f"BatchWriter fills+equity ({2 * n:,} rows)", r["rows_per_sec"], "rows/s", ">= 100k rows/s",
+        self.add(Row(f"BatchWriter orders+fills+equity ({r['rows']:,} rows)", r["rows_per_sec"], "rows/s", ">= 100k rows/s",
                      r["rows_per_sec"] >= 100_000, baseline=r["raw_rows_per_sec"],
                      ratio=r["rows_per_sec"] / r["raw_rows_per_sec"], detail=r))
         # r["ticker_lag_ms"] (a thread of this process kept from the GIL during the flush) is
@@ -370,9 +447,13 @@ class Suite:
                     with benchlib.gateway(self._small_db(), self.work, AUTH_TOML,
                                           log_name="gateway-auth.log") as gw_auth:
                         self.timed("throughput", self.scenario_throughput, gw, gw_auth)
-        if self.wanted("memory") or self.wanted("RSS"):
+        if self.wanted("symbols") and not benchlib.TREE:  # new in issue 15: the old code has no such mode
+            self.timed("many symbols", self.scenario_symbols)
+        if self.wanted("intervals") and not benchlib.TREE:
+            self.timed("many intervals", self.scenario_intervals)
+        if (self.wanted("memory") or self.wanted("RSS")) and not benchlib.TREE:
             self.timed("memory", self.scenario_memory)
-        if self.wanted("writer") or self.wanted("persist"):
+        if (self.wanted("writer") or self.wanted("persist")) and not benchlib.TREE:
             self.timed("writer", self.scenario_writer)
         # Under 50 requests in flight one loop turn serves them all (~0.5 ms each): the ticker
         # then measures queueing, not a stall. Those scenarios get their own row.
@@ -410,19 +491,32 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "exsim-bench-data"),
                     help="where the synthetic datasets are generated once and kept")
     ap.add_argument("--only", nargs="*", help="run the scenarios whose name contains one of these words "
-                    "(replay, fan-out, order, memory, writer)")
+                    "(replay, fan-out, order, symbols, intervals, memory, writer)")
+    ap.add_argument("--compare", metavar="TREE", help="also run the gateway scenarios on another checkout of "
+                    "ExSim (e.g. a `git worktree` of the previous commit) and print both side by side")
     ns = ap.parse_args(argv)
     kind = ns.ws_client or ("aiohttp" if ns.quick else "both")
     kinds = ["aiohttp", "raw"] if kind == "both" else [kind]
     began = time.perf_counter()
     suite = Suite(ns.quick, ns.data_dir, kinds, ns.only)
+    other = None
     try:
         suite.run()
         shutil.rmtree(suite.work, ignore_errors=True)  # kept (logs) when a scenario failed
+        if ns.compare:
+            print(f"\nthe same gateway scenarios on {ns.compare}:", flush=True)
+            benchlib.TREE = os.path.abspath(ns.compare)
+            other = Suite(ns.quick, ns.data_dir, kinds, ns.only)
+            other.run()
+            shutil.rmtree(other.work, ignore_errors=True)
     finally:
+        benchlib.TREE = None
         elapsed = time.perf_counter() - began
         print()
         print(table(suite.rows))
+        if other is not None:
+            print(f"\nthis checkout vs {ns.compare}, same run:")
+            print(comparison(suite.rows, other.rows))
         print(f"\n{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
               f"{'quick' if ns.quick else 'full'} run in {elapsed:.0f} s")
         if ns.json:
