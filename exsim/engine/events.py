@@ -14,6 +14,7 @@ segments to one `MarketListener` (the fan-out), whose fast paths are measured pe
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
 import msgspec
@@ -23,6 +24,8 @@ from .orders import Order
 
 if TYPE_CHECKING:  # pragma: no cover
     from .bars import BarChunk
+
+log = logging.getLogger("exsim.events")
 
 
 class Event(msgspec.Struct, kw_only=True, tag=True, gc=False):
@@ -128,13 +131,18 @@ class EventLog:
         return event
 
     def publish(self) -> list[Event]:
-        """Hand the pending events to every consumer, in subscription order; returns them."""
+        """Hand the pending events to every consumer, in subscription order; returns them.
+        A consumer that fails is logged and the others still get the batch: what the engine
+        has accepted stays accepted, whoever could not take note of it."""
         events = self.pending
         if not events:
             return events
         self.pending = []
         for consumer in self.consumers:
-            consumer(events)
+            try:
+                consumer(events)
+            except Exception:
+                log.exception("event consumer %r failed on events %d..%d", consumer, events[0].seq, events[-1].seq)
         return events
 
 

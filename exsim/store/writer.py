@@ -20,6 +20,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timezone
+from decimal import Decimal
+from fractions import Fraction
 from typing import Callable
 
 import duckdb
@@ -58,7 +60,7 @@ class BatchWriter:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exsim-writer")
         self._instrument = instruments  # symbol -> Instrument (ticks and steps to floats)
         self._event_log = event_log  # also keep every event as JSON (store.event_log)
-        self._encode = msgspec.json.Encoder().encode
+        self._encode = msgspec.json.Encoder(enc_hook=_exact_text).encode
         # the Arrow types of the written columns, as the tables have them (a UUID comes as text):
         # given, pyarrow skips inferring them, ~40% faster for ints on a thread holding the GIL
         self._types = {table: arrow_table(self._con.sql(f"SELECT {', '.join(cols)} FROM {table} LIMIT 0")).schema.types
@@ -214,6 +216,13 @@ class BatchWriter:
                         self._rows[t][:0] = data
                 self._meta[:0] = meta
                 raise
+
+
+def _exact_text(obj: object) -> str:
+    """JSON for what msgspec does not encode itself: exact rates (Fractions) as decimal text."""
+    if isinstance(obj, Fraction):
+        return str(Decimal(obj.numerator) / Decimal(obj.denominator))
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
 
 def params_json(cfg_builtins: dict) -> str:

@@ -427,6 +427,8 @@ async def handle_message(request: web.Request, client: Client, text: str) -> Opt
     if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
         if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
             return _error(2, "Invalid request: params must be a list of stream names", req_id)
+        if method == "SUBSCRIBE" and len(client.streams | set(params)) > max_streams:  # before resolving 1,000s
+            return _error(2, f"Invalid request: too many streams (max {max_streams})", req_id)
         names = []
         for p in params:
             name = fanout.resolve(p)
@@ -517,7 +519,12 @@ async def serve(request: web.Request, streams: list[str], combined: bool) -> web
                 return ws
             if len(names) < cfg.ws.max_streams:
                 names.append(resolved)
-        await subscribe(request, client, names)
+        try:
+            await subscribe(request, client, names)
+        except Exception:  # a bug: the socket is upgraded, so no HTTP error page can follow
+            log.exception("subscribing %s failed", names)
+            await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")
+            return ws
         async for msg in ws:
             if client.closed:
                 break
@@ -528,7 +535,11 @@ async def serve(request: web.Request, streams: list[str], combined: bool) -> web
                     log.warning("closing WebSocket client: more than %d messages/s", cfg.ws.max_messages_per_sec)
                     await ws.close(code=1008, message=b"Too many requests")
                     break
-                reply = await handle_message(request, client, msg.data)
+                try:
+                    reply = await handle_message(request, client, msg.data)
+                except Exception:  # a bug: answer like Binance's internal error, keep the socket
+                    log.exception("WebSocket request failed: %s", msg.data[:200])
+                    reply = _error(-1000, "An unknown error occured while processing the request.", None)
                 if reply is not None:
                     fanout.reply(client, reply)
             elif msg.type == WSMsgType.BINARY:

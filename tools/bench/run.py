@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 import clientside  # noqa: E402
 import httpload  # noqa: E402
+import userstream  # noqa: E402
 import wsload  # noqa: E402
 from benchlib import DAY_MS, MINUTE_MS, T0  # noqa: E402
 
@@ -74,7 +75,7 @@ def table(rows: list[Row]) -> str:
     lines = [(r.scenario, _num(r.value, r.unit), _num(r.baseline, r.unit if r.baseline is not None else ""),
               "-" if r.ratio is None else f"{r.ratio:.2f}", r.target,
               "-" if r.met is None else ("yes" if r.met else "NO")) for r in rows]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
+    widths = [max([len(h)] + [len(line[i]) for line in lines]) for i, h in enumerate(head)]
     fmt = " | ".join("{:<%d}" % w for w in widths)
     out = [fmt.format(*head), "-+-".join("-" * w for w in widths)]
     out += [fmt.format(*line) for line in lines]
@@ -315,6 +316,45 @@ class Suite:
                          s["ok_per_sec"] >= 10_000, baseline=b["ok_per_sec"], ratio=s["ok_per_sec"] / b["ok_per_sec"],
                          detail={"exsim": s, "lag_ms": lag}))
 
+    # --- the user-data stream (issue 17) -------------------------------------------------------
+
+    def scenario_user_stream(self, gw: benchlib.Server) -> None:
+        gw.post("/admin/replay", {"speed_bars_per_sec": 0, "restart": True, "start": T0,
+                                  "end": T0 + 400 * DAY_MS})
+        n = 300 if self.quick else 2000
+        gw.get("/admin/status?reset_lag=1")
+        r = userstream.latency(gw.port, n)
+        self.lag(gw, "user stream latency")
+        self.add(Row("order -> its TRADE frame on the user stream, p50 (idle)", r["frame_p50_ms"], "ms",
+                     "< 0.3 ms (change to frame)", r["frame_p50_ms"] < 0.3, detail=r))
+        self.add(Row("order -> its TRADE frame on the user stream, p99 (idle)", r["frame_p99_ms"], "ms",
+                     "< 1 ms (change to frame)", r["frame_p99_ms"] < 1.0))
+        self.add(Row("  the same orders' REST responses, p50 / p99", r["response_p50_ms"], "ms", "(info)", None,
+                     detail={"p99_ms": r["response_p99_ms"]}))
+        # 100 accounts, one stream each, 500 orders/s in total, while replaying at max to 100
+        # market-data clients
+        keys = [(f"acct{i:03d}" + "k" * 56, f"acct{i:03d}" + "s" * 56) for i in range(100)]
+        toml = 'auth = "verify"\n' + "".join(f'[[api_keys]]\nkey = "{k}"\nsecret = "{s}"\n' for k, s in keys)
+        path = os.path.join(self.work, "users.duckdb")
+        shutil.copy(self._small_db(), path)
+        seconds = 4.0 if self.quick else 15.0
+        with benchlib.gateway(path, self.work, toml, log_name="gateway-users.log") as ug:
+            clients = wsload.Clients(ug.port, KLINE_PATH, 100, 10 ** 9, kind=self.ws_kinds[0], timeout=600)
+            try:
+                clients.ready()
+                ug.post("/admin/replay", {"speed_bars_per_sec": "max"})
+                ug.get("/admin/status?reset_lag=1")
+                m = userstream.many_accounts(ug.port, keys, 500, seconds)
+                st = ug.get("/admin/status?reset_lag=1")
+            finally:
+                clients.kill()
+        name = "100 accounts x user stream, 500 orders/s, replay max to 100 clients"
+        self.lags[name] = float(st["loop_lag_max_ms"])
+        self.cpu_lags[name] = float(st["loop_lag_on_cpu_max_ms"])
+        ok = m["events_lost"] == 0 and m["events_reordered"] == 0 and m["errors"] == 0
+        self.add(Row(name + ": order p99", m["p99_ms"], "ms", "< 15 ms, none lost or reordered",
+                     ok and m["p99_ms"] < 15.0, detail={**m, "bars_done": st["bars_done"]}))
+
     # --- many symbols and intervals (issue 15) -------------------------------------------------
 
     def scenario_symbols(self) -> None:
@@ -434,7 +474,7 @@ class Suite:
 
     def run(self) -> None:
         print(f"datasets ready in {self.setup_seconds:.1f} s; work dir {self.work}", flush=True)
-        need_gw = any(self.wanted(s) for s in ("replay", "fan-out", "order"))
+        need_gw = any(self.wanted(s) for s in ("replay", "fan-out", "order", "user"))
         if need_gw:
             with benchlib.gateway(self.db3y, self.work) as gw:
                 if self.wanted("replay"):
@@ -447,6 +487,8 @@ class Suite:
                     with benchlib.gateway(self._small_db(), self.work, AUTH_TOML,
                                           log_name="gateway-auth.log") as gw_auth:
                         self.timed("throughput", self.scenario_throughput, gw, gw_auth)
+                if self.wanted("user") and not benchlib.TREE:  # new in issue 17
+                    self.timed("user stream", self.scenario_user_stream, gw)
         if self.wanted("symbols") and not benchlib.TREE:  # new in issue 15: the old code has no such mode
             self.timed("many symbols", self.scenario_symbols)
         if self.wanted("intervals") and not benchlib.TREE:
@@ -491,7 +533,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "exsim-bench-data"),
                     help="where the synthetic datasets are generated once and kept")
     ap.add_argument("--only", nargs="*", help="run the scenarios whose name contains one of these words "
-                    "(replay, fan-out, order, symbols, intervals, memory, writer)")
+                    "(replay, fan-out, order, user, symbols, intervals, memory, writer)")
     ap.add_argument("--compare", metavar="TREE", help="also run the gateway scenarios on another checkout of "
                     "ExSim (e.g. a `git worktree` of the previous commit) and print both side by side")
     ns = ap.parse_args(argv)
