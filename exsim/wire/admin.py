@@ -14,7 +14,7 @@ from ..engine.sim import DEFAULT_ACCOUNT
 from ..store.reader import NoData
 from ..timeutil import parse_time_ms
 from .format import money
-from .keys import CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM
+from .keys import CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM, USER
 from .respond import json_response
 
 routes = web.RouteTableDef()
@@ -132,7 +132,9 @@ async def status(request: web.Request) -> web.Response:
         "progress": round(sim.bars_done / total, 6) if total else 0.0,
         "speed": clock.speed, "paused": clock.paused, "finished": clock.finished,
         "bars_per_sec_actual": round(clock.bars_per_sec_actual(), 1),
-        "dropped_clients": fanout.dropped, "data_source": app[REPLAY].db.data_source,
+        "dropped_clients": fanout.dropped, "ws_messages_sent": fanout.messages_sent,
+        "listen_keys": len(app[USER].keys), "user_stream_messages_sent": app[USER].sent,
+        "data_source": app[REPLAY].db.data_source,
         "start": app[REPLAY].start_ms, "end": app[REPLAY].end_ms, "accounts": len(sim.accounts),
         "writer_error": app[REPLAY].db.writer.last_error,
         **_loop_lag(request),
