@@ -86,11 +86,17 @@ def bar_range(con: duckdb.DuckDBPyConnection, symbol: str, interval: str,
               start: int | None, end: int | None) -> tuple[int, int, int]:
     """(first open ts, last open ts, count) of the bars in [start, end)."""
     src, params = bar_source(con, symbol, interval)
-    row = con.execute(f"SELECT min(ts), max(ts), count(*) FROM {src} WHERE ts >= ? AND ts < ?",
+    return _span(con, src, params, "count(*)", start, end, f"no {interval} bars for {symbol}")
+
+
+def _span(con: duckdb.DuckDBPyConnection, src: str, params: list, count: str, start: int | None,
+          end: int | None, missing: str) -> tuple[int, int, int]:
+    """(min ts, max ts, `count`) of `src` in [start, end); NoData(`missing`) when empty."""
+    row = con.execute(f"SELECT min(ts), max(ts), {count} FROM {src} WHERE ts >= ? AND ts < ?",
                       params + [start if start is not None else -FAR_FUTURE,
                                 end if end is not None else FAR_FUTURE]).fetchall()[0]
     if not row or row[2] == 0:
-        raise NoData(f"no {interval} bars for {symbol} in the configured range")
+        raise NoData(f"{missing} in the configured range")
     return int(row[0]), int(row[1]), int(row[2])
 
 
@@ -120,12 +126,7 @@ def steps_range(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: st
     if len(symbols) == 1:  # one bar per step: no DISTINCT (its hash table held ~60 MB for 3 years)
         return bar_range(con, symbols[0], interval, start, end)
     src, params = _union(con, symbols, interval)
-    row = con.execute(f"SELECT min(ts), max(ts), count(DISTINCT ts) FROM {src} WHERE ts >= ? AND ts < ?",
-                      params + [start if start is not None else -FAR_FUTURE,
-                                end if end is not None else FAR_FUTURE]).fetchall()[0]
-    if not row or row[2] == 0:
-        raise NoData(f"no {interval} bars for {', '.join(symbols)} in the configured range")
-    return int(row[0]), int(row[1]), int(row[2])
+    return _span(con, src, params, "count(DISTINCT ts)", start, end, f"no {interval} bars for {', '.join(symbols)}")
 
 
 def iter_chunks(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: str, start: int, end: int,

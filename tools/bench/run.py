@@ -205,10 +205,12 @@ class Suite:
         res["disconnect_lag_ms"] = float(gw.get("/admin/status?reset_lag=1")["loop_lag_max_ms"])
         return res
 
-    def fanout_baseline(self, srv: benchlib.Server, n: int, bars: int, kind: str) -> dict:
+    def fanout_baseline(self, srv: benchlib.Server, n: int, bars: int, kind: str, ends: bool = True) -> dict:
+        """The limit server sending `bars` ready frames to n clients (`ends`: check the first and
+        last open times, for a single kline stream)."""
         srv.post(f"/prepare?bars={bars}")
-        clients = wsload.Clients(srv.port, KLINE_PATH, n, bars, first_t=T0, last_t=T0 + (bars - 1) * MINUTE_MS,
-                                 kind=kind, timeout=300)
+        first, last = (T0, T0 + (bars - 1) * MINUTE_MS) if ends else (None, None)
+        clients = wsload.Clients(srv.port, KLINE_PATH, n, bars, first_t=first, last_t=last, kind=kind, timeout=300)
         try:
             clients.ready()
             time.sleep(0.2)
@@ -383,18 +385,8 @@ class Suite:
         frames = bars * len(symbols) * 2  # every base bar: a 1m frame and a 1h update per symbol
         name = f"WS 3 symbols x kline_1m+kline_1h, {n_clients} {kind} clients"
         with benchlib.baseline("fanout", self.work) as base:
-            srv_frames = frames
-            base.post(f"/prepare?bars={srv_frames}")
-            clients = wsload.Clients(base.port, KLINE_PATH, n_clients, srv_frames, kind=kind, timeout=300)
-            try:
-                clients.ready()
-                time.sleep(0.2)
-                t0 = time.perf_counter()
-                base.post(f"/go?bars={srv_frames}")
-                b = clients.wait()
-            finally:
-                clients.close()
-            b_rate = frames / (b["done_at"] - t0) if b["done_at"] else 0.0
+            b = self.fanout_baseline(base, n_clients, frames, kind, ends=False)
+        b_rate = b["bars_per_sec"]
         with benchlib.gateway(db, self.work, log_name="gateway-3sym.log") as gw:
             clients = wsload.Clients(gw.port, f"/stream?streams={streams}", n_clients, frames, kind=kind, timeout=300)
             try:
