@@ -169,6 +169,13 @@ class Fanout(MarketListener):
     def add(self, client: Client) -> None:
         self.clients.add(client)
 
+    def starts_period(self, stream: str) -> bool:
+        """True when subscribing `stream` starts building a coarser interval's bars (no one
+        subscribes it yet): its open period then has to be read from the database first."""
+        known = self._known.get(stream_key(stream))
+        return (stream not in self.builders and known is not None
+                and any(isinstance(build, tuple) for _, build in known[1]))
+
     def subscribe(self, client: Client, stream: str) -> Optional[PeriodBar]:
         """Add a subscription; returns the period bar of a coarser-interval stream that has just
         been created (the caller seeds it from the database before the clock moves on)."""
@@ -466,8 +473,7 @@ async def subscribe(request: web.Request, client: Client, names: list[str]) -> N
     now is seeded with its open period from the database first, the clock held meanwhile, so
     its first frame already covers the base bars replayed before it (as REST klines do)."""
     fanout: Fanout = request.app[FANOUT]
-    if all(name in fanout.builders or stream_key(name) not in fanout._known
-           or not any(isinstance(b, tuple) for _, b in fanout._known[stream_key(name)][1]) for name in names):
+    if not any(fanout.starts_period(name) for name in names):
         for name in names:
             fanout.subscribe(client, name)
         return
