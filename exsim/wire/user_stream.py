@@ -10,7 +10,7 @@ A listenKey lives `ws.listen_key_ttl` seconds of wall time after its creation or
 keepalive (Binance: 60 minutes); then its sockets get `listenKeyExpired` and are closed.
 `E` and `T` are sim time. A fill's TRADE_LITE, ORDER_TRADE_UPDATE and ACCOUNT_UPDATE share
 one `T` and are sent in that order (Binance orders only within one event type; see
-../shared/spec/binance_api.md §8.8). E is the sim time too, so it does not increase within a
+../shared/spec/binance_api.md §8.8); a triggered algo order's ALGO_UPDATE FINISHED comes last. E is the sim time too, so it does not increase within a
 time (a bot comparing E across types sees equal values, never a reversed order).
 """
 from __future__ import annotations
@@ -118,19 +118,27 @@ class UserStream:
     def consume(self, events: list) -> None:
         if not self.keys:
             return  # nobody listens: nothing to encode
+        finished: dict[str, bytes] = {}  # an algo's FINISHED waits for its fill's ACCOUNT_UPDATE
         for ev in events:
             lk = self.by_account.get(getattr(ev, "account", ""))
             if lk is None or lk.key not in self.fanout.subs:
                 continue
             kind = type(ev)
             if kind is OrderUpdated:
-                for payload in self._order_payloads(ev):
+                payloads = self._order_payloads(ev)
+                if ev.exec_type == "TRADE" and ev.order.algo_id and not ev.order.is_open:
+                    finished[lk.key] = payloads.pop()
+                for payload in payloads:
                     self._send(lk.key, payload)
             elif kind is AccountUpdated:
                 self._send(lk.key, self._account_update(ev))
+                if lk.key in finished:
+                    self._send(lk.key, finished.pop(lk.key))
             elif kind is LeverageChanged:
                 self._send(lk.key, orjson.dumps({"e": "ACCOUNT_CONFIG_UPDATE", "E": ev.time, "T": ev.time,
                                                  "ac": {"s": ev.symbol, "l": ev.leverage}}))
+        for key, payload in finished.items():
+            self._send(key, payload)
 
     def _send(self, key: str, payload: bytes) -> None:
         from .ws import frame

@@ -155,7 +155,8 @@ SAFE_INTERPOLATIONS = {
         "extra": "wire.klines.kline_sql(): regex-checked symbol, INTERVAL_MS interval, grid integers, "
                  "float literals; its text pieces are quoted by _sql_text",
         "close": "integers from INTERVAL_MS, or constant date_trunc text", "i": "enumerate() index",
-        "cols": "constant column text with float(tick size from config)"},
+        "cols": "constant column text with float(tick size from config)",
+        "count": "one of two constant aggregate texts (bar_range, steps_range)"},
     "exsim/store/schema.py": {"table": "ohlc_table(interval), regex-checked"},
     "exsim/store/writer.py": {"table": "key of the module's _TABLES", "', '.join(cols)": "module column tuples",
                               "select": "built from the module column tuples"},
