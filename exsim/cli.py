@@ -23,10 +23,17 @@ from .store.db import StoreError, open_database
 log = logging.getLogger("exsim")
 
 
-def _server_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="TOML file (default: ./exsim.toml if present)")
+def _server_flags(p: argparse.ArgumentParser, default=None) -> None:
+    p.add_argument("--config", default=default, help="TOML file (default: ./exsim.toml if present)")
     for flag in config_mod.FLAG_NAMES:
-        p.add_argument(flag, dest=flag, default=None, metavar=flag[2:].upper().replace("-", "_"))
+        p.add_argument(flag, dest=flag, default=default, metavar=flag[2:].upper().replace("-", "_"))
+
+
+def _subcommand_flags(p: argparse.ArgumentParser) -> None:
+    # The same flags again after the subcommand, but an absent one leaves no attribute at all:
+    # a subparser writes its defaults over the namespace the top-level parser filled, so a
+    # default of None here would undo `exsim --port 9113 serve`.
+    _server_flags(p, default=argparse.SUPPRESS)
 
 
 def _flags(ns: argparse.Namespace) -> dict:
@@ -39,11 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     _server_flags(parser)
     sub = parser.add_subparsers(dest="cmd")
     serve = sub.add_parser("serve", help="start the gateway (the default)")
-    _server_flags(serve)
+    _subcommand_flags(serve)
     cfg = sub.add_parser("config", help="configuration")
+    _subcommand_flags(cfg)
     cfg_sub = cfg.add_subparsers(dest="config_cmd", required=True)
     show = cfg_sub.add_parser("show", help="print the effective config and where each value came from")
-    _server_flags(show)
+    _subcommand_flags(show)
     init = sub.add_parser("init-db", help="create the schema (idempotent)")
     init.add_argument("--db", required=True)
     dd = sub.add_parser("demo-data", help="fill the synthetic demo dataset")
