@@ -15,6 +15,7 @@ import duckdb
 from ..engine.bars import BarChunk, step_starts
 from ..timeutil import INTERVAL_MS, WEEK_OFFSET_MS, aggregates, period_open
 from .schema import existing_tables, ohlc_table
+from .spacing import interval_named, mismatch
 
 FAR_FUTURE = 1 << 62
 # Bars per chunk: the clock holds the current and previous chunk and the feed reads one ahead,
@@ -27,8 +28,26 @@ class NoData(Exception):
     """No bars for that symbol/interval in the database."""
 
 
+class WrongSpacing(NoData):
+    """The table bar_source would read holds bars of another interval (see spacing.py)."""
+
+
+def _check_spacing(con: duckdb.DuckDBPyConnection, table: str, symbol: str, read_as: str) -> None:
+    problem = mismatch(con, table, symbol, read_as)
+    if problem:
+        raise WrongSpacing(problem)
+
+
 def _has_rows(con: duckdb.DuckDBPyConnection, table: str, symbol: str) -> bool:
-    return con.execute(f"SELECT 1 FROM {table} WHERE symbol = ? LIMIT 1", [symbol]).fetchall() != []
+    """Whether `table` has rows for `symbol`. Every table bar_source reads passes here, so an
+    `ohlc_<interval>` table's rows are also checked to be <interval> bars here; a plain `ohlc`
+    table names no interval, and bar_source checks it against the interval asked."""
+    if con.execute(f"SELECT 1 FROM {table} WHERE symbol = ? LIMIT 1", [symbol]).fetchall() == []:
+        return False
+    named = interval_named(table)
+    if named is not None:
+        _check_spacing(con, table, symbol, named)
+    return True
 
 
 def bar_source(con: duckdb.DuckDBPyConnection, symbol: str, interval: str,
@@ -60,6 +79,7 @@ def bar_source(con: duckdb.DuckDBPyConnection, symbol: str, interval: str,
         if _has_rows(con, table, symbol):
             return _resampled(f"(SELECT * FROM {table} {where})", interval), params
     if "ohlc" in tables and _has_rows(con, "ohlc", symbol):
+        _check_spacing(con, "ohlc", symbol, interval)  # its rows are served as `interval` bars
         return ("(SELECT symbol, ts, open, high, low, close, volume, close_ts FROM ohlc "
                 f"{where})", params)
     raise NoData(f"no {interval} bars for {symbol}")

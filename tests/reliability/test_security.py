@@ -158,6 +158,8 @@ SAFE_INTERPOLATIONS = {
         "cols": "constant column text with float(tick size from config)",
         "count": "one of two constant aggregate texts (bar_range, steps_range)"},
     "exsim/store/schema.py": {"table": "ohlc_table(interval), regex-checked"},
+    "exsim/store/spacing.py": {"table": "ohlc_table() or an existing table name from information_schema "
+                                        "(bar_source's choice)", "SAMPLE_ROWS": "module constant"},
     "exsim/store/writer.py": {"table": "key of the module's _TABLES", "', '.join(cols)": "module column tuples",
                               "select": "built from the module column tuples"},
 }
