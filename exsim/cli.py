@@ -26,7 +26,10 @@ log = logging.getLogger("exsim")
 def _server_flags(p: argparse.ArgumentParser, default=None) -> None:
     p.add_argument("--config", default=default, help="TOML file (default: ./exsim.toml if present)")
     for flag in config_mod.FLAG_NAMES:
-        p.add_argument(flag, dest=flag, default=default, metavar=flag[2:].upper().replace("-", "_"))
+        if flag in config_mod.SWITCHES:
+            p.add_argument(flag, dest=flag, default=default, action="store_const", const=True)
+        else:
+            p.add_argument(flag, dest=flag, default=default, metavar=flag[2:].upper().replace("-", "_"))
 
 
 def _subcommand_flags(p: argparse.ArgumentParser) -> None:
@@ -166,6 +169,7 @@ def serve(cfg) -> int:
 
 async def _serve(cfg, con) -> int:
     from aiohttp import web
+    from .wire import access_log
     from .wire.app import create_app
     from .wire.keys import REPLAY
     # Bind first: a port in use must fail before the app starts, which opens (and records) a run.
@@ -176,7 +180,7 @@ async def _serve(cfg, con) -> int:
         print(f"exsim: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}", file=sys.stderr)
         return 4
     app = create_app(cfg, con)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2.0, access_log=None)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2.0, **access_log.setup(app, cfg))
     await runner.setup()
     site = web.SockSite(runner, sock)
     await site.start()

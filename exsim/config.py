@@ -106,6 +106,7 @@ class Config(_Base):
     rate_limit: bool = False  # enforce REQUEST_WEIGHT 2400/min with 429 + Retry-After
     max_body_bytes: int = 1024 * 1024
     demo_seed: int = 7
+    access_log: bool = False  # a line per request (wire/access_log.py); also on when log_level is DEBUG
     log_level: str = "INFO"
     symbol_specs: dict[str, SymbolSpec] = {}  # exchange filters per symbol ([symbol_specs.BTCUSDT])
     ws: WsConfig = WsConfig()
@@ -142,7 +143,7 @@ ENV_NAMES: dict[str, str] = {
     "maker_bps": "FEE_MAKER_BPS", "taker_bps": "FEE_TAKER_BPS", "slippage_bps": "SLIPPAGE_BPS",
     "starting_balance": "STARTING_BALANCE", "ticks_per_bar": "TICKS_PER_BAR", "on_end": "ON_END",
     "auth": "AUTH", "admin_token": "ADMIN_TOKEN", "strict_filters": "STRICT_FILTERS",
-    "log_level": "LOG_LEVEL",
+    "log_level": "LOG_LEVEL", "access_log": "ACCESS_LOG",
 }
 
 # CLI flag -> key (flags as the spec names them).
@@ -152,8 +153,10 @@ FLAG_NAMES: dict[str, str] = {
     "--interval": "interval", "--start": "start", "--end": "end", "--speed": "speed",
     "--maker-bps": "maker_bps", "--taker-bps": "taker_bps", "--slippage-bps": "slippage_bps",
     "--starting-balance": "starting_balance", "--ticks-per-bar": "ticks_per_bar",
-    "--on-end": "on_end", "--auth": "auth",
+    "--on-end": "on_end", "--auth": "auth", "--access-log": "access_log",
 }
+# Flags that take no value: given means true.
+SWITCHES = ("--access-log",)
 
 DEFAULT_CONFIG_FILE = "exsim.toml"
 
@@ -205,8 +208,9 @@ def load(path: Union[str, None] = None, env: Union[Mapping[str, str], None] = No
         sources["symbol_specs"] = sources.pop("symbols", "default")
     if isinstance(raw.get("speed"), str) and raw["speed"].strip().lower() == "max":
         raw["speed"] = "max"
-    if isinstance(raw.get("strict_filters"), str):
-        raw["strict_filters"] = raw["strict_filters"].strip().lower() in ("1", "true", "yes", "on")
+    for key in ("strict_filters", "access_log"):  # bools from ENV arrive as text
+        if isinstance(raw.get(key), str):
+            raw[key] = raw[key].strip().lower() in ("1", "true", "yes", "on")
     try:
         cfg = msgspec.convert(raw, Config, strict=False)
     except msgspec.ValidationError as exc:

@@ -53,7 +53,7 @@ class Gateway:
                 f.write("# reliability tests\n")
         full_env = {k: v for k, v in os.environ.items() if k not in (
             "HOST", "PORT", "DUCKDB_PATH", "SYMBOL", "INTERVAL", "START", "END", "SPEED", "AUTH",
-            "ADMIN_TOKEN", "EXSIM_CONFIG", "ON_END", "LOG_LEVEL")}
+            "ADMIN_TOKEN", "EXSIM_CONFIG", "ON_END", "LOG_LEVEL", "ACCESS_LOG")}
         full_env["PYTHONPATH"] = REPO + os.pathsep + full_env.get("PYTHONPATH", "")
         full_env.update(env or {})
         self.argv = [sys.executable, "-m", "exsim", "--config", cfg, "--duckdb-path", db,

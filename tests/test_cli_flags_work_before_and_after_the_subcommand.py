@@ -42,7 +42,7 @@ def parsed(argv: list[str]) -> dict:
 @pytest.mark.parametrize("sub", SUBCOMMANDS, ids=" ".join)
 def test_every_server_flag_is_parsed_the_same_before_and_after_the_subcommand(sub):
     for flag in ["--config", *config.FLAG_NAMES]:
-        given, kept = [flag, "x"], "x"
+        given, kept = ([flag], True) if flag in config.SWITCHES else ([flag, "x"], "x")
         for order, argv in orders(sub, given).items():
             assert parsed(argv) == {flag: kept}, (order, flag)
 
@@ -52,13 +52,14 @@ def test_flags_before_the_subcommand_reach_the_config(clean_env, sub):
     values = {"--host": "127.0.0.2", "--port": "9113", "--duckdb-path": "x.duckdb", "--symbol": "ETHUSDT",
               "--interval": "1h", "--start": "2024-01-02", "--end": "2024-02-01", "--speed": "3",
               "--maker-bps": "0.5", "--taker-bps": "4", "--slippage-bps": "1", "--starting-balance": "500",
-              "--ticks-per-bar": "2", "--on-end": "loop", "--auth": "off"}
-    flags = [part for flag, value in values.items() for part in (flag, value)]
+              "--ticks-per-bar": "2", "--on-end": "loop", "--auth": "off", "--access-log": None}
+    flags = [part for flag, value in values.items() for part in (flag, value) if part is not None]
     for order, argv in orders(sub, flags).items():
         loaded = cli.load_config(cli.build_parser().parse_args(argv))
         for flag in values:
             assert loaded.sources[config.FLAG_NAMES[flag]] == f"flag {flag}", (order, flag)
         assert loaded.config.port == 9113 and loaded.config.symbol == "ETHUSDT", order
+        assert loaded.config.access_log is True, order
 
 
 def test_a_flag_after_the_subcommand_wins_over_the_same_flag_before_it(clean_env):

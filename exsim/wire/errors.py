@@ -15,10 +15,16 @@ log = logging.getLogger("exsim.wire")
 STATUS_BY_CODE = {-2014: 401, -2015: 401, -1003: 429, -1008: 503}
 
 
+class ErrorResponse(web.Response):
+    binance_code: int  # the body's `code`, kept so the access log need not parse bodies
+
+
 def error_response(code: int, msg: str, status: int | None = None, headers: dict | None = None) -> web.Response:
-    return web.Response(body=orjson.dumps({"code": code, "msg": msg}),
-                        status=status or STATUS_BY_CODE.get(code, 400),
-                        content_type="application/json", headers=headers)
+    response = ErrorResponse(body=orjson.dumps({"code": code, "msg": msg}),
+                             status=status or STATUS_BY_CODE.get(code, 400),
+                             content_type="application/json", headers=headers)
+    response.binance_code = code
+    return response
 
 
 @web.middleware
