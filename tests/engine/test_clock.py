@@ -7,6 +7,7 @@ from exsim.engine.bars import BarChunk
 from exsim.engine.clock import Clock
 from exsim.engine.events import MarketListener
 from exsim.engine.sim import Sim
+from tests.waiting import until
 
 MIN = 60_000
 
@@ -107,10 +108,7 @@ async def test_paused_clock_does_not_move():
     await asyncio.sleep(0.05)
     assert sim.bars_done == 1
     clock.set_speed("max")
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if clock.finished:
-            break
+    await until(lambda: clock.finished)
     assert sim.bars_done == 20 and clock.finished
     task.cancel()
 
@@ -120,11 +118,10 @@ async def test_max_speed_with_nobody_watching_still_ends_on_the_last_bar():
     sim.market_listener = MarketListener()  # inactive: bars may be skipped in one jump
     await clock.load(chunks(1000, size=300), 1000)
     task = asyncio.create_task(clock.run())
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if clock.finished:
-            break
-    task.cancel()
+    try:
+        await until(lambda: clock.finished)
+    finally:
+        task.cancel()
     assert sim.bars_done == 1000 and sim.market.last == 1001 + 999 and sim.sim_time == 1000 * MIN
 
 

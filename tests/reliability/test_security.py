@@ -3,7 +3,6 @@ request body and WebSocket frame limits, and SQL built only from bound parameter
 from __future__ import annotations
 
 import ast
-import asyncio
 import json
 import pathlib
 import re
@@ -17,6 +16,7 @@ from exsim.config import Config, WsConfig, load
 from exsim.wire.app import create_app
 
 from tests.process import REPO, Gateway
+from tests.waiting import until
 
 from .helpers import is_binance_error
 
@@ -116,11 +116,11 @@ async def test_websocket_frame_limit(exsim_client):
     assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
     assert ws.close_code == 1009
     await ws.close()
-    for _ in range(50):
-        if not (await (await client.get("/admin/status")).json())["ws_clients"]:
-            break
-        await asyncio.sleep(0.02)
-    assert (await (await client.get("/admin/status")).json())["ws_clients"] == 0
+
+    async def no_clients() -> bool:
+        return (await (await client.get("/admin/status")).json())["ws_clients"] == 0
+
+    await until(no_clients)
 
 
 # --- SQL: user-supplied values only ever travel as bound parameters -------------------------

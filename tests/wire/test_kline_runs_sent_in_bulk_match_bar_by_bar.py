@@ -6,6 +6,7 @@ import asyncio
 
 from exsim.wire.keys import FANOUT, SIM
 from tests.conftest import T0
+from tests.waiting import until
 
 MIN = 60_000
 STREAM = "btcusdt@kline_1m"
@@ -22,11 +23,10 @@ async def _replay_max(c, bars):
 
 
 async def _wait_finished(c):
-    for _ in range(500):
-        if (await (await c.get("/admin/status")).json())["finished"]:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("replay did not finish")
+    async def finished() -> bool:
+        return (await (await c.get("/admin/status")).json())["finished"]
+
+    await until(finished, what="replay did not finish")
 
 
 async def test_bulk_runs_equal_bar_by_bar_bytes_and_state(exsim_client):

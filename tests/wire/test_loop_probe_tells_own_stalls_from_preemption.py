@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from exsim.wire.app import LoopProbe
+from exsim.wire.keys import LOOP_PROBE
 
 
 def _burn_cpu(seconds: float) -> None:
@@ -46,8 +47,12 @@ async def test_time_off_cpu_is_lag_but_not_an_own_stall():
 async def test_admin_status_reports_both(exsim_client, monkeypatch):
     monkeypatch.setenv("EXSIM_LOOP_PROBE", "1")
     client = await exsim_client()
-    await asyncio.sleep(0.05)
+    probe = client.server.app[LOOP_PROBE]
+    while probe.ticks < 5:  # running
+        await asyncio.sleep(0.001)
     _burn_cpu(0.03)
-    await asyncio.sleep(0.01)
+    ticks = probe.ticks
+    while probe.ticks < ticks + 2:  # the late tick has been measured
+        await asyncio.sleep(0.001)
     status = await (await client.get("/admin/status?reset_lag=1")).json()
     assert status["loop_lag_max_ms"] >= 25 and status["loop_lag_on_cpu_max_ms"] >= 25
