@@ -57,6 +57,10 @@ class OrderUpdated(Event):
     order: Order
     reason: str = ""
     trade: Optional[Trade] = None
+    # the account's open BUY and SELL orders in the symbol after the change, notional in money
+    # units (Binance's b / a)
+    bids: int = 0
+    asks: int = 0
 
 
 class IncomeBooked(Event):

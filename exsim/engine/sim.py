@@ -270,18 +270,21 @@ class Sim:
                 order.client_algo_id = order.client_order_id
             acct.algo_orders[order.algo_id] = order
         acct.orders[order.order_id] = order
-        self._order_event(acct, order, "NEW")
         if order.type == MARKET and order.orig_type not in CONDITIONAL:
+            self._order_event(acct, order, "NEW")
             self._fill(acct, m, order, self.slippage.price(m.last, order.side == BUY), False)
         elif order.type == LIMIT and order.orig_type == LIMIT and matching.limit_marketable(order.side, order.price, m.last):
+            self._order_event(acct, order, "NEW")
             price = matching.taker_price(order.side, m.last, order.price, self.slippage.price)
             self._fill(acct, m, order, price, False)
         elif order.time_in_force in ("IOC", "FOK"):
+            self._order_event(acct, order, "NEW")
             self._close(acct, order, EXPIRED)
-        else:
+        else:  # rests: listed first, so its NEW counts it among the open orders
             acct.open_orders[order.order_id] = order
             acct.by_client_id[(order.symbol, order.client_order_id)] = order
             m.book.add(order)
+            self._order_event(acct, order, "NEW")
         return order
 
     def find_order(self, acct: Account, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
@@ -389,8 +392,18 @@ class Sim:
 
     def _order_event(self, acct: Account, order: Order, exec_type: str, trade: Trade | None = None,
                      reason: str = "") -> None:
+        bids = asks = 0
+        if acct.open_orders:
+            inst = self.instruments[order.symbol]
+            for o in acct.open_orders.values():
+                if o.symbol == order.symbol:
+                    value = inst.notional(o.price or o.stop_price, o.remaining)
+                    if o.side == BUY:
+                        bids += value
+                    else:
+                        asks += value
         self.log.append(OrderUpdated(time=self.sim_time, account=acct.name, exec_type=exec_type,
-                                     order=copy.copy(order), reason=reason, trade=trade))
+                                     order=copy.copy(order), reason=reason, trade=trade, bids=bids, asks=asks))
 
     def _equity_point(self, acct: Account, equity: int) -> None:
         self.log.append(EquityMarked(time=self.sim_time, account=acct.name, equity=equity))

@@ -186,7 +186,6 @@ class UserStream:
         o, t = ev.order, ev.trade
         inst = self.sim.instrument(o.symbol)
         p, q = inst.price.fmt, inst.qty.fmt
-        bids, asks = self._open_notional(ev.account, o.symbol)
         body = {
             "s": o.symbol, "c": o.client_order_id, "S": o.side,
             "o": o.orig_type if as_conditional or not o.triggered else o.type,
@@ -195,7 +194,7 @@ class UserStream:
             "sp": p(o.stop_price), "x": x, "X": status, "i": o.order_id,
             "l": q(t.qty) if t else "0", "z": q(o.executed), "L": p(t.price) if t else "0",
             "N": inst.quote, "n": money(t.fee) if t else "0", "T": ev.time, "t": t.trade_id if t else 0,
-            "b": money(bids), "a": money(asks), "m": t.is_maker if t else False, "R": o.reduce_only,
+            "b": money(ev.bids), "a": money(ev.asks), "m": t.is_maker if t else False, "R": o.reduce_only,
             "wt": o.working_type, "ot": o.orig_type, "ps": "BOTH", "cp": o.close_position,
             "pP": o.price_protect, "si": 0, "ss": 0, "rp": money(t.realized_pnl) if t else "0",
             "V": "NONE", "pm": "NONE", "gtd": o.good_till_date, "er": "0",
@@ -245,23 +244,6 @@ class UserStream:
         return {"s": pos.symbol, "pa": inst.qty.fmt(pos.amt), "ep": decimal_text(entry), "bep": decimal_text(bep),
                 "cr": money(pos.realized), "up": money(upnl),
                 "mt": "cross" if pos.margin_type == "CROSSED" else "isolated", "iw": "0", "ps": "BOTH"}
-
-    def _open_notional(self, account: str, symbol: str) -> tuple[int, int]:
-        """Notional of the account's open BUY and SELL orders in `symbol` (Binance's b / a)."""
-        acct = self.sim.accounts.get(account)
-        if acct is None:
-            return 0, 0
-        inst = self.sim.instrument(symbol)
-        bids = asks = 0
-        for order in acct.open_orders.values():
-            if order.symbol != symbol:
-                continue
-            value = inst.notional(order.price or order.stop_price, order.remaining)
-            if order.side == "BUY":
-                bids += value
-            else:
-                asks += value
-        return bids, asks
 
 
 async def _close(client: "Client", why: str) -> None:
