@@ -72,15 +72,17 @@ def replay_symbols(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[str]:
         for symbol in wanted:
             reader.bar_range(con, symbol, cfg.interval, cfg.start_ms, cfg.end_ms)  # NoData names it
         return wanted
-    found = []
+    found, refused = [], None
     for symbol in reader.symbols_with_data(con):
         try:
             reader.bar_range(con, symbol, cfg.interval, cfg.start_ms, cfg.end_ms)
             found.append(symbol)
+        except reader.WrongSpacing as exc:  # a table of other bars: say so if nothing else replays
+            refused = refused or exc
         except reader.NoData:
             pass
     if not found:
-        raise reader.NoData(f"no {cfg.interval} bars for any symbol in the configured range")
+        raise refused or reader.NoData(f"no {cfg.interval} bars for any symbol in the configured range")
     return found
 
 
