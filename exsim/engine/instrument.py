@@ -6,12 +6,18 @@ the wire are made here, exactly.
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 
 import msgspec
 
 from . import money
+
+
+# Decimal arithmetic of the engine runs under this context, never the thread's: a library in the
+# same process may change decimal's defaults (ccxt turns on the Underflow trap, and a request's
+# '1e-999999999' then raised instead of being refused). Wide enough for every exact operation.
+EXACT = Context(prec=60, rounding=ROUND_HALF_EVEN, Emin=-999999, Emax=999999, traps=[InvalidOperation])
 
 
 def _decimals(text: str) -> int:
@@ -45,8 +51,10 @@ class Grid(msgspec.Struct, frozen=True):
         return self.from_decimal(Decimal(text), rounding)
 
     def from_decimal(self, d: Decimal, rounding: str) -> tuple[int, bool]:
-        scaled = d.scaleb(self.decimals)  # exact; an integer when d has no finer digits
-        if scaled == scaled.to_integral_value():
+        with localcontext(EXACT):
+            scaled = d.scaleb(self.decimals)  # exact; an integer when d has no finer digits
+            whole = scaled == scaled.to_integral_value()
+        if whole:
             n, r = divmod(int(scaled), self.units)
             if not r:
                 return n, True  # on the grid: the usual case, no Fraction needed

@@ -5,7 +5,7 @@ failure is the Binance error a bot would get; nothing here changes state.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -13,7 +13,7 @@ from . import errors as E
 from . import matching, money
 from .account import Account
 from .errors import ExchangeError, bad_param, missing_param, reject
-from .instrument import Instrument
+from .instrument import EXACT, Instrument
 from .orders import (BUY, CONDITIONAL, EXECUTES_AS, LIMIT, MARKET, ORDER_TYPES, SELL, TIME_IN_FORCE,
                      TRAILING_STOP_MARKET, Order)
 from .commands import NewOrder
@@ -164,17 +164,22 @@ def to_grid(strict: bool, grid, text: str, name: str, rounding: str) -> int:
         raise reject(E.PRECISION)
     return n
 
+
 def decimal_param(text: str, name: str) -> Decimal:
-    try:
-        d = Decimal(text)
-    except (InvalidOperation, ValueError, TypeError):
-        raise bad_param(name) from None
-    if not d.is_finite() or abs(d) > Decimal(10) ** 15 or len(text) > 40:
+    if not isinstance(text, str) or len(text) > 40:
         raise bad_param(name)
-    if not -40 <= d.as_tuple().exponent <= 40:  # '1e-999999999': Fraction() would build 10**999999999
-        raise bad_param(name)
-    if d < 0 and name in ("quantity",):
-        raise reject(E.QTY_NOT_POSITIVE)
-    if d < 0:
-        raise bad_param(name)
+    with localcontext(EXACT):  # not the thread's context (see instrument.EXACT)
+        try:
+            d = Decimal(text)
+        except (InvalidOperation, ValueError, TypeError):
+            raise bad_param(name) from None
+        # the exponent first, on the digits alone: '1e-999999999' must not reach arithmetic
+        if not d.is_finite() or not -40 <= d.as_tuple().exponent <= 40:
+            raise bad_param(name)
+        if abs(d) > Decimal(10) ** 15:
+            raise bad_param(name)
+        if d < 0 and name in ("quantity",):
+            raise reject(E.QTY_NOT_POSITIVE)
+        if d < 0:
+            raise bad_param(name)
     return d
