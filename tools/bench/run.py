@@ -182,8 +182,12 @@ class Suite:
 
     # --- fan-out -----------------------------------------------------------------------------
 
-    def fanout_exsim(self, gw: benchlib.Server, n: int, bars: int, kind: str) -> dict:
-        clients = wsload.Clients(gw.port, KLINE_PATH, n, bars, first_t=T0, last_t=T0 + (bars - 1) * MINUTE_MS,
+    def fanout_exsim(self, gw: benchlib.Server, n: int, bars: int, kind: str, path: str = KLINE_PATH,
+                     frames: Optional[int] = None) -> dict:
+        """Replay `bars` bars at max to n clients of `path`, each expecting `frames` messages
+        (default one per bar, the first and last open times checked: one kline stream)."""
+        ends = (T0, T0 + (bars - 1) * MINUTE_MS) if frames is None else (None, None)
+        clients = wsload.Clients(gw.port, path, n, frames or bars, first_t=ends[0], last_t=ends[1],
                                  kind=kind, timeout=300)
         try:
             clients.ready()
@@ -388,23 +392,12 @@ class Suite:
             b = self.fanout_baseline(base, n_clients, frames, kind, ends=False)
         b_rate = b["bars_per_sec"]
         with benchlib.gateway(db, self.work, log_name="gateway-3sym.log") as gw:
-            clients = wsload.Clients(gw.port, f"/stream?streams={streams}", n_clients, frames, kind=kind, timeout=300)
-            try:
-                clients.ready()
-                time.sleep(0.2)
-                gw.get("/admin/status?reset_lag=1")
-                t0 = time.perf_counter()
-                gw.post("/admin/replay", {"speed_bars_per_sec": "max", "restart": True, "start": T0,
-                                          "end": T0 + bars * MINUTE_MS})
-                e = clients.wait()
-                st = gw.get("/admin/status?reset_lag=1")
-            finally:
-                clients.close()
-            e_rate = frames / (e["done_at"] - t0) if e["done_at"] else 0.0
+            e = self.fanout_exsim(gw, n_clients, bars, kind, f"/stream?streams={streams}", frames)
+        e_rate = e["bars_per_sec"] * frames / bars  # bars/s times the frames each bar makes
         ratio = e_rate / b_rate if b_rate else None
-        ok = e["min"] == e["max"] == frames and not e["n_errors"] and st["dropped_clients"] == 0
-        self.lags[name] = float(st["loop_lag_max_ms"])
-        self.cpu_lags[name] = float(st["loop_lag_on_cpu_max_ms"])
+        ok = e["min"] == e["max"] == frames and not e["n_errors"] and e["dropped_clients"] == 0
+        self.lags[name] = e["lag_ms"]
+        self.cpu_lags[name] = e["lag_on_cpu_ms"]
         self.add(Row(name, e_rate, "frames/s", ">= 0.60 of limit", ok and ratio is not None and ratio >= 0.6,
                      baseline=b_rate, ratio=ratio, detail={"frames": frames, "every_frame": ok, "exsim": e,
                                                            "limit": b}))
