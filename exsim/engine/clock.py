@@ -26,7 +26,7 @@ from .sim import Sim
 log = logging.getLogger("exsim.clock")
 Speed = Union[float, str]
 MAX_BATCH = 4096  # bars per loop turn at "max" speed
-BATCH_SECONDS = 0.002  # ...or this much wall time, whichever comes first (the loop's worst wait)
+BATCH_SECONDS = 0.001  # ...or this much wall time, whichever comes first (the loop's worst wait)
 BACKLOG_POLL_SECONDS = 0.001  # "max" speed: how often to look whether subscribers caught up
 
 
@@ -51,6 +51,9 @@ class Clock:
         self._segments: list = []
         self._seg_j = 0
         self._ticks_done = 0
+        # wall seconds a step cost in the last "max" batch, and the part of it spent publishing
+        # its events after the batch (an account's equity mark is an event): sizes the next
+        self._step_cost = self._publish_cost = 0.0
         self._anchor = (now(), 0)
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -169,11 +172,17 @@ class Clock:
                     if not await self._ready():
                         continue
                     if self.speed == "max":
+                        began, steps = self._now(), self._ticks_done
                         self._run_max_batch()
+                        published = self._now()
+                        self.sim.publish()
+                        if self._ticks_done > steps:
+                            done, now = self._ticks_done - steps, self._now()
+                            self._step_cost, self._publish_cost = (now - began) / done, (now - published) / done
                         delay = 0.0
                     else:
                         delay = self._run_due()
-                    self.sim.publish()
+                        self.sim.publish()
                 # many subscribers: the sends are spread over loop turns (requests run between)
                 while listener.flush_some():
                     await asyncio.sleep(0)
@@ -188,6 +197,9 @@ class Clock:
                     pass
                 self._wake.clear()
             else:
+                # twice: a request read in this turn's I/O poll is handled in the next turn,
+                # before the next batch (one yield would put a whole batch in front of it)
+                await asyncio.sleep(0)
                 await asyncio.sleep(0)
 
     def _run_max_batch(self) -> None:
@@ -195,14 +207,21 @@ class Clock:
         budget = MAX_BATCH
         listener = self.sim.market_listener
         # Bars nobody watches go by in jumps of up to 256, runs of ready-made payloads in what
-        # one flush should carry (listener.bulk_step); watched ones cost 5-50 us each, so look
-        # at the clock (and the batch's size) every 16.
+        # one flush should carry (listener.bulk_step); watched ones cost 5-50 us each (more
+        # with many accounts to mark), so look at the clock every 16 or fewer: the batch and
+        # the publishing of its events (costs per step as the last batch measured them) end
+        # within BATCH_SECONDS.
         sim = self.sim
         step = 256 if sim.idle else listener.bulk_step if sim.trading_idle and listener.takes_bulk else 16
+        cost, publish = self._step_cost, self._publish_cost
+        if cost > 0:
+            step = max(1, min(step, int(BATCH_SECONDS / 4 / cost)))
+        done = 0
         while budget > 0 and self._chunk is not None and self._i < len(self._chunk):
             n = self._advance_bars(min(step, budget), allow_jump=True)
             budget -= n
-            if n == 0 or self._now() > deadline or listener.batch_full():
+            done += n
+            if n == 0 or self._now() + cost * step + publish * done > deadline or listener.batch_full():
                 break
 
     def _run_due(self) -> float:

@@ -15,6 +15,7 @@ segments to one `MarketListener` (the fan-out), whose fast paths are measured pe
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Callable, Optional, Union
 
 import msgspec
@@ -124,6 +125,9 @@ class EventLog:
         self.seq = 0
         self.pending: list[Event] = []
         self.consumers: list[Consumer] = []
+        # wall time (perf_counter) of the first change in the batch being published: lets a
+        # consumer measure change -> delivery (the user-data stream reports it)
+        self.changed_at = 0.0
 
     def subscribe(self, consumer: Consumer) -> None:
         self.consumers.append(consumer)
@@ -131,6 +135,8 @@ class EventLog:
     def append(self, event: Event) -> Event:
         self.seq += 1
         event.seq = self.seq
+        if not self.pending:
+            self.changed_at = time.perf_counter()
         self.pending.append(event)
         return event
 

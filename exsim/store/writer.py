@@ -8,7 +8,8 @@ INSERT ... SELECT), so the loop never waits on DuckDB and never INSERTs per fill
 
 Equity: one row per account and sim time, holding the equity after everything that happened at
 that time (a fill and the bar's close mark share a time): the last point of a time wins, in the
-buffer and across flushes, so `ORDER BY ts DESC LIMIT 1` is the final equity.
+buffer and across flushes, so `ORDER BY ts DESC LIMIT 1` is the final equity. Its points are
+buffered in columns (store/equity_buffer.py), the writer's one high-volume stream.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import msgspec
 
 from ..engine.events import EquityMarked, IncomeBooked, OrderUpdated, RunStarted, RunStatus
 from ..engine.money import to_float
+from .equity_buffer import EquityBuffer
 from .reader import arrow_table
 
 log = logging.getLogger("exsim.store")
@@ -41,11 +43,9 @@ _FILL_COLS = ("run_id", "seq", "ts", "symbol", "side", "price", "qty", "realized
 _ORDER_COLS = ("run_id", "seq", "ts", "account", "order_id", "client_order_id", "symbol", "side",
                "type", "orig_type", "time_in_force", "price", "stop_price", "qty", "executed_qty",
                "avg_price", "status", "event", "reduce_only", "close_position", "reason")
-_EQUITY_COLS = ("run_id", "ts", "equity", "account")
 _INCOME_COLS = ("run_id", "account", "ts", "symbol", "income_type", "income", "tran_id", "trade_id")
 _EVENT_COLS = ("run_id", "seq", "ts", "type", "account", "body")
-_TABLES = {"trades_fills": _FILL_COLS, "orders": _ORDER_COLS, "equity_curve": _EQUITY_COLS,
-           "income": _INCOME_COLS, "event_log": _EVENT_COLS}
+_TABLES = {"trades_fills": _FILL_COLS, "orders": _ORDER_COLS, "income": _INCOME_COLS, "event_log": _EVENT_COLS}
 
 
 def _utc(ms: int) -> datetime:
@@ -66,8 +66,7 @@ class BatchWriter:
         self._types = {table: arrow_table(self._con.sql(f"SELECT {', '.join(cols)} FROM {table} LIMIT 0")).schema.types
                        for table, cols in _TABLES.items()}
         self._rows: dict[str, list[tuple]] = {t: [] for t in _TABLES}
-        self._equity: dict[tuple[str, int], tuple] = {}  # (account, ts) -> row: the last one wins
-        self._flushed_equity: dict[str, int] = {}  # account -> ts of its last row written
+        self._equity = EquityBuffer()  # columns, not rows: see equity_buffer.py
         self._meta: list[tuple] = []  # ("run", ...) / ("status", ...) statements in order
         self.run_id = ""
         self._lock = threading.Lock()  # flush_now() from a signal path vs. the periodic flush
@@ -83,14 +82,14 @@ class BatchWriter:
             if kind is OrderUpdated:
                 self._order(ev)
             elif kind is EquityMarked:
-                self._equity[(ev.account, ev.time)] = (self.run_id, ev.time, to_float(ev.equity), ev.account)
+                self._equity.mark(ev.account, ev.time, to_float(ev.equity))
             elif kind is IncomeBooked:
                 inc = ev.income
                 rows["income"].append((self.run_id, ev.account, inc.time, inc.symbol, inc.income_type,
                                        to_float(inc.income), inc.tran_id, inc.trade_id))
             elif kind is RunStarted:
                 self.run_id = ev.run_id
-                self._flushed_equity = {}
+                self._equity.new_run(ev.run_id)
                 self._meta.append(("run", ev.run_id, _utc(ev.created_ms), ev.params_json, ev.meta))
             elif kind is RunStatus:
                 self._meta.append(("status", ev.run_id, ev.status, ev.bars, ev.final_equity))
@@ -123,30 +122,41 @@ class BatchWriter:
     def pending(self) -> int:
         return sum(len(v) for v in self._rows.values()) + len(self._meta) + len(self._equity)
 
-    def _take(self) -> tuple[dict[str, list[tuple]], list[tuple], list[tuple]]:
+    def _take(self) -> tuple:
         rows, meta = self._rows, self._meta
-        rows["equity_curve"] = list(self._equity.values())
-        # an account's first point of this batch at the time of its last written one replaces it
-        replaced = [(run_id, account, ts) for run_id, ts, _, account in rows["equity_curve"]
-                    if self._flushed_equity.get(account) == ts]
-        for _, ts, _, account in rows["equity_curve"]:
-            self._flushed_equity[account] = ts
+        equity, replaced = self._equity.take()
         self._rows = {t: [] for t in _TABLES}
-        self._equity = {}
         self._meta = []
-        return rows, meta, replaced
+        return rows, meta, equity, replaced
 
     async def flush(self) -> None:
         """Hand everything buffered so far to the writer thread and wait until it is stored."""
         if not self.pending():
             return
         batch = self._take()
-        await asyncio.get_running_loop().run_in_executor(self._pool, self._write, batch)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._write, batch)
+        except Exception:
+            self._put_back(batch)
+            raise
 
     def flush_blocking(self) -> None:
         """Shutdown path (the loop may be gone): write what is buffered on the writer thread."""
         batch = self._take()
-        self._pool.submit(self._write, batch).result()
+        try:
+            self._pool.submit(self._write, batch).result()
+        except Exception:
+            self._put_back(batch)
+            raise
+
+    def _put_back(self, batch) -> None:
+        """A failed write keeps its rows (on the loop, where rows are appended): a later flush
+        retries them, before what was buffered since."""
+        rows, meta, equity, _ = batch
+        for t, data in rows.items():
+            self._rows[t][:0] = data
+        self._meta[:0] = meta
+        self._equity.put_back(equity)
 
     def close(self) -> None:
         self.flush_blocking()
@@ -154,8 +164,8 @@ class BatchWriter:
         self._con.close()
 
     def _write(self, batch) -> None:
-        rows, meta, replaced = batch
-        if not any(rows.values()) and not meta:
+        rows, meta, equity, replaced = batch
+        if not any(rows.values()) and not meta and not equity:
             return
         con = self._con
         with self._lock, self._shared():
@@ -174,6 +184,11 @@ class BatchWriter:
                 for run_id, account, ts in replaced:
                     con.execute("DELETE FROM equity_curve WHERE run_id = ?::UUID AND account = ? AND ts = ?",
                                 [run_id, account, ts])
+                for seg in equity:
+                    con.register("_equity", seg.arrow(self._equity.names))
+                    con.execute("INSERT INTO equity_curve (run_id, ts, equity, account) "
+                                "SELECT ?::UUID, ts, equity, account FROM _equity", [seg.run_id])
+                    con.unregister("_equity")
                 for table, cols in _TABLES.items():
                     data = rows[table]
                     if not data:
@@ -200,21 +215,15 @@ class BatchWriter:
                                     "('finished','stopped','incomplete') THEN now()::TIMESTAMP END "
                                     "WHERE run_id = ?::UUID", [status, bars, final_equity, status, run_id])
                 con.execute("COMMIT")
-                self.rows_written += sum(len(v) for v in rows.values())
+                self.rows_written += sum(len(v) for v in rows.values()) + sum(len(s) for s in equity)
                 self.last_error = None
-            except Exception as exc:  # keep the rows: a later flush retries them
+            except Exception as exc:  # the caller keeps the rows (_put_back)
                 try:
                     con.execute("ROLLBACK")
                 except duckdb.Error:  # a failed COMMIT has rolled back already
                     pass
                 self.last_error = str(exc)
                 log.error("writing %d rows failed: %s", sum(len(v) for v in rows.values()), exc)
-                for t, data in rows.items():
-                    if t == "equity_curve":  # older than what was buffered since: put first
-                        self._equity = {**{(r[3], r[1]): r for r in data}, **self._equity}
-                    else:
-                        self._rows[t][:0] = data
-                self._meta[:0] = meta
                 raise
 
 

@@ -134,6 +134,8 @@ async def status(request: web.Request) -> web.Response:
         "bars_per_sec_actual": round(clock.bars_per_sec_actual(), 1),
         "dropped_clients": fanout.dropped, "ws_messages_sent": fanout.messages_sent,
         "listen_keys": len(app[USER].keys), "user_stream_messages_sent": app[USER].sent,
+        # `?reset_latency=1` reads and then restarts it
+        "user_stream_change_to_frame_ms": app[USER].latency_ms(request.query.get("reset_latency") == "1"),
         "data_source": app[REPLAY].db.data_source,
         "start": app[REPLAY].start_ms, "end": app[REPLAY].end_ms, "accounts": len(sim.accounts),
         "writer_error": app[REPLAY].db.writer.last_error,

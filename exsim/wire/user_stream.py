@@ -19,6 +19,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Callable, Optional
 
 import orjson
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .ws import Client, Fanout
 
 log = logging.getLogger("exsim.user_stream")
+LATENCY_SAMPLES = 8192  # frames kept for /admin/status's change-to-frame percentiles
 money = M.text
 
 
@@ -58,6 +60,8 @@ class UserStream:
         self.keys: dict[str, ListenKey] = {}
         self.by_account: dict[str, ListenKey] = {}
         self.sent = 0  # payloads written (each once per socket)
+        # seconds from the state change to its frame written to the socket, last frames
+        self.latency: deque[float] = deque(maxlen=LATENCY_SAMPLES)
 
     # --- listenKeys -----------------------------------------------------------------------
 
@@ -151,6 +155,17 @@ class UserStream:
                 raw = raw or frame(payload)
                 self.fanout.send(client, raw)
             self.sent += 1
+            self.latency.append(time.perf_counter() - self.sim.log.changed_at)
+
+    def latency_ms(self, reset: bool = False) -> dict:
+        """p50 / p99 / max of change -> frame on the socket over the last frames written."""
+        xs = sorted(self.latency)
+        if reset:
+            self.latency.clear()
+        if not xs:
+            return {"frames": 0}
+        at = lambda q: round(xs[min(len(xs) - 1, int(q * len(xs)))] * 1000, 4)
+        return {"frames": len(xs), "p50": at(0.5), "p99": at(0.99), "max": round(xs[-1] * 1000, 4)}
 
     # --- payloads -------------------------------------------------------------------------
 

@@ -328,13 +328,17 @@ class Suite:
         gw.post("/admin/replay", {"speed_bars_per_sec": 0, "restart": True, "start": T0,
                                   "end": T0 + 400 * DAY_MS})
         n = 300 if self.quick else 2000
-        gw.get("/admin/status?reset_lag=1")
+        gw.get("/admin/status?reset_lag=1&reset_latency=1")
         r = userstream.latency(gw.port, n)
+        st = gw.get("/admin/status")
         self.lag(gw, "user stream latency")
-        self.add(Row("order -> its TRADE frame on the user stream, p50 (idle)", r["frame_p50_ms"], "ms",
-                     "< 0.3 ms (change to frame)", r["frame_p50_ms"] < 0.3, detail=r))
-        self.add(Row("order -> its TRADE frame on the user stream, p99 (idle)", r["frame_p99_ms"], "ms",
-                     "< 1 ms (change to frame)", r["frame_p99_ms"] < 1.0))
+        srv = st["user_stream_change_to_frame_ms"]  # measured in the gateway: change -> bytes written
+        self.add(Row("user stream: state change -> frame on the socket, p50 (idle, in the gateway)", srv["p50"],
+                     "ms", "< 0.3 ms", srv["p50"] < 0.3, detail=srv))
+        self.add(Row("user stream: state change -> frame on the socket, p99 (idle, in the gateway)", srv["p99"],
+                     "ms", "< 1 ms", srv["p99"] < 1.0))
+        self.add(Row("  seen by a Python client: order sent -> its TRADE frame, p50 / p99", r["frame_p50_ms"], "ms",
+                     "(info, client-bound)", None, detail=r))
         self.add(Row("  the same orders' REST responses, p50 / p99", r["response_p50_ms"], "ms", "(info)", None,
                      detail={"p99_ms": r["response_p99_ms"]}))
         # 100 accounts, one stream each, 500 orders/s in total, while replaying at max to 100
@@ -342,7 +346,7 @@ class Suite:
         keys = [(f"acct{i:03d}" + "k" * 56, f"acct{i:03d}" + "s" * 56) for i in range(100)]
         toml = 'auth = "verify"\n' + "".join(f'[[api_keys]]\nkey = "{k}"\nsecret = "{s}"\n' for k, s in keys)
         path = os.path.join(self.work, "users.duckdb")
-        shutil.copy(self._small_db(), path)
+        shutil.copy(self.db3y, path)  # long enough that the replay runs through the whole measurement
         seconds = 4.0 if self.quick else 15.0
         with benchlib.gateway(path, self.work, toml, log_name="gateway-users.log") as ug:
             clients = wsload.Clients(ug.port, KLINE_PATH, 100, 10 ** 9, kind=self.ws_kinds[0], timeout=600)

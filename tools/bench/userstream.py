@@ -41,7 +41,7 @@ async def _latency(port: int, n: int) -> dict:
         async with s.ws_connect(f"ws://127.0.0.1:{port}/ws/{key}") as ws:
             frames, responses = [], []
             for i in range(n + 20):
-                body = f"symbol=BTCUSDT&side={'BUY' if i % 2 else 'SELL'}&type=MARKET&quantity=0.003"
+                body = f"symbol=BTCUSDT&side={'BUY' if i % 2 else 'SELL'}&type=MARKET&quantity=0.01"
                 t0 = time.perf_counter()
                 resp_task = asyncio.ensure_future(s.post(f"{base}/fapi/v1/order", data=body, headers={
                     "Content-Type": "application/x-www-form-urlencoded"}))
@@ -85,7 +85,7 @@ async def _many(port: int, keys: list[tuple[str, str]], rate: float, seconds: fl
         async def one(i: int) -> None:
             key, secret = keys[i % len(keys)]
             body = _signed({"symbol": "BTCUSDT", "side": "BUY" if (i // len(keys)) % 2 else "SELL",
-                            "type": "MARKET", "quantity": "0.003"}, secret)
+                            "type": "MARKET", "quantity": "0.01"}, secret)  # notional >= 100 at any synthetic price
             t0 = time.perf_counter()
             async with s.post(f"{base}/fapi/v1/order", data=body, headers={
                     "X-MBX-APIKEY": key, "Content-Type": "application/x-www-form-urlencoded"}) as r:
