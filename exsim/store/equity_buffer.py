@@ -13,6 +13,8 @@ rows that a batch's first point of an account replaces).
 from __future__ import annotations
 
 from array import array
+from typing import NamedTuple
+
 import pyarrow as pa
 
 
@@ -45,10 +47,8 @@ class EquityBuffer:
         self.names: list[str] = []
         self._index: dict[str, int] = {}
         self._segments: list[EquitySegment] = [EquitySegment("")]
-        # the time of each account's last written point, in run `_flushed_run`; kept as it was
-        # before the last take, for a write that fails
+        # the time of each account's last written point, in run `_flushed_run`
         self._flushed_run, self._flushed = "", {}
-        self._before: tuple[str, dict[int, int]] = ("", {})
 
     def __len__(self) -> int:
         return sum(len(s) for s in self._segments)
@@ -63,11 +63,12 @@ class EquityBuffer:
             self.names.append(account)
         _append(self._segments[-1], i, ts, equity)
 
-    def take(self) -> tuple[list[EquitySegment], list[tuple[str, str, int]]]:
-        """The buffered segments, and the (run_id, account, ts) rows already written that they
-        replace; the buffer then holds an empty segment of the current run."""
+    def take(self) -> "EquityBatch":
+        """The buffered segments, the (run_id, account, ts) rows already written that they
+        replace, and what was written before them (for `put_back`); the buffer then holds an
+        empty segment of the current run."""
         segments, replaced = [s for s in self._segments if len(s)], []
-        self._before = (self._flushed_run, dict(self._flushed))
+        before = (self._flushed_run, dict(self._flushed))
         for seg in segments:
             if seg.run_id == self._flushed_run:
                 replaced += [(seg.run_id, self.names[i], ts) for i, ts in seg.first.items()
@@ -77,19 +78,29 @@ class EquityBuffer:
             for i, slot in seg.last.items():
                 self._flushed[i] = seg.ts[slot]
         self._segments = [EquitySegment(self._segments[-1].run_id)]
-        return segments, replaced
+        return EquityBatch(segments, replaced, before)
 
-    def put_back(self, segments: list[EquitySegment]) -> None:
+    def put_back(self, batch: "EquityBatch") -> None:
         """A failed write: its points go before what was buffered since (older first); a later
         point of the same account and time still wins."""
-        self._flushed_run, self._flushed = self._before
+        self._flushed_run, self._flushed = batch.before
         newer, self._segments = self._segments, []
-        for seg in segments + newer:
+        for seg in batch.segments + newer:
             if not self._segments or self._segments[-1].run_id != seg.run_id:
                 self._segments.append(EquitySegment(seg.run_id))
             merged = self._segments[-1]
             for k in range(len(seg)):
                 _append(merged, seg.account[k], seg.ts[k], seg.equity[k])
+
+
+class EquityBatch(NamedTuple):
+    segments: list[EquitySegment]
+    replaced: list[tuple[str, str, int]]  # (run_id, account, ts) rows written before, to delete
+    before: tuple[str, dict[int, int]]  # the buffer's written-points state before this take
+
+    @property
+    def points(self) -> int:
+        return sum(len(s) for s in self.segments)
 
 
 def _append(seg: EquitySegment, i: int, ts: int, equity: float) -> None:

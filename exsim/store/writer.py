@@ -124,10 +124,10 @@ class BatchWriter:
 
     def _take(self) -> tuple:
         rows, meta = self._rows, self._meta
-        equity, replaced = self._equity.take()
+        equity = self._equity.take()
         self._rows = {t: [] for t in _TABLES}
         self._meta = []
-        return rows, meta, equity, replaced
+        return rows, meta, equity
 
     async def flush(self) -> None:
         """Hand everything buffered so far to the writer thread and wait until it is stored."""
@@ -152,7 +152,7 @@ class BatchWriter:
     def _put_back(self, batch) -> None:
         """A failed write keeps its rows (on the loop, where rows are appended): a later flush
         retries them, before what was buffered since."""
-        rows, meta, equity, _ = batch
+        rows, meta, equity = batch
         for t, data in rows.items():
             self._rows[t][:0] = data
         self._meta[:0] = meta
@@ -164,8 +164,8 @@ class BatchWriter:
         self._con.close()
 
     def _write(self, batch) -> None:
-        rows, meta, equity, replaced = batch
-        if not any(rows.values()) and not meta and not equity:
+        rows, meta, equity = batch
+        if not any(rows.values()) and not meta and not equity.points:
             return
         con = self._con
         with self._lock, self._shared():
@@ -181,10 +181,10 @@ class BatchWriter:
                             "now()::TIMESTAMP, NULL)",
                             [run_id, info.get("symbol"), info.get("interval"), info.get("start_ms"),
                              info.get("end_ms"), info.get("data_source")])
-                for run_id, account, ts in replaced:
+                for run_id, account, ts in equity.replaced:
                     con.execute("DELETE FROM equity_curve WHERE run_id = ?::UUID AND account = ? AND ts = ?",
                                 [run_id, account, ts])
-                for seg in equity:
+                for seg in equity.segments:
                     con.register("_equity", seg.arrow(self._equity.names))
                     con.execute("INSERT INTO equity_curve (run_id, ts, equity, account) "
                                 "SELECT ?::UUID, ts, equity, account FROM _equity", [seg.run_id])
@@ -215,7 +215,7 @@ class BatchWriter:
                                     "('finished','stopped','incomplete') THEN now()::TIMESTAMP END "
                                     "WHERE run_id = ?::UUID", [status, bars, final_equity, status, run_id])
                 con.execute("COMMIT")
-                self.rows_written += sum(len(v) for v in rows.values()) + sum(len(s) for s in equity)
+                self.rows_written += sum(len(v) for v in rows.values()) + equity.points
                 self.last_error = None
             except Exception as exc:  # the caller keeps the rows (_put_back)
                 try:
@@ -223,7 +223,7 @@ class BatchWriter:
                 except duckdb.Error:  # a failed COMMIT has rolled back already
                     pass
                 self.last_error = str(exc)
-                log.error("writing %d rows failed: %s", sum(len(v) for v in rows.values()), exc)
+                log.error("writing %d rows failed: %s", sum(len(v) for v in rows.values()) + equity.points, exc)
                 raise
 
 
