@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--start")
     load.add_argument("--end")
     load.add_argument("--base-url", default="https://fapi.binance.com")
+    load.add_argument("--kind", choices=("klines", "mark"), default=None,
+                      help="klines (default) or mark-price klines; files under a markPriceKlines "
+                           "folder are mark-price klines unless told otherwise")
     load.add_argument("--no-progress", action="store_true")
     load.add_argument("paths", nargs="*", help="files, folders or globs (--source files)")
     return parser
@@ -137,13 +140,14 @@ def run_load(ns: argparse.Namespace) -> int:
             if not ns.paths:
                 print("exsim: --source files needs at least one path", file=sys.stderr)
                 return 2
-            report = loader.load_files(con, ns.paths, ns.symbol.upper(), ns.interval, start, end)
+            mark = ns.kind == "mark" or (ns.kind is None and loader.is_mark_path(ns.paths))
+            report = loader.load_files(con, ns.paths, ns.symbol.upper(), ns.interval, start, end, mark=mark)
         else:
             if start is None or end is None:
                 print("exsim: --source api needs --start and --end", file=sys.stderr)
                 return 2
             report = loader.load_api(con, ns.symbol.upper(), ns.interval, start, end, ns.base_url,
-                                     progress=not ns.no_progress)
+                                     progress=not ns.no_progress, mark=ns.kind == "mark")
     except loader.LoadError as exc:
         print(f"exsim: load failed, database unchanged: {exc}", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ from typing import Any, Literal, Mapping, Union
 
 import msgspec
 
+from .engine.brackets import for_symbol
 from .timeutil import INTERVAL_MS, parse_time_ms
 
 try:  # Python 3.11+
@@ -29,6 +30,15 @@ class _Base(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=Tru
     pass
 
 
+class BracketSpec(_Base):
+    """One leverage tier (engine/brackets.py): up to `notional_cap` USDT of position notional,
+    leverage up to `initial_leverage`, maintenance margin at `maint_margin_ratio`."""
+
+    initial_leverage: int
+    notional_cap: str
+    maint_margin_ratio: str
+
+
 class SymbolSpec(_Base):
     """Exchange filters of one symbol (what exchangeInfo publishes and orders obey)."""
 
@@ -43,6 +53,8 @@ class SymbolSpec(_Base):
     max_num_orders: int = 200
     percent_price_up: str = "1.0500"
     percent_price_down: str = "0.9500"
+    liquidation_fee: str = "0.012500"  # of the notional, charged on liquidation (exchangeInfo)
+    brackets: list[BracketSpec] = []  # leverage tiers; empty = Binance-like defaults (brackets.py)
 
 
 # Binance's real filters for the symbols the demo data ships; others get SymbolSpec().
@@ -264,6 +276,11 @@ def _validate(cfg: Config, where) -> None:
     if "start" in bounds and "end" in bounds and bounds["start"] >= bounds["end"]:
         raise ConfigError(f"start ({where('start')}): expected a time before end "
                           f"({where('end')}), got start={cfg.start!r} end={cfg.end!r}")
+    for symbol, spec in cfg.symbol_specs.items():
+        try:
+            for_symbol(symbol, spec.brackets)
+        except (ValueError, ArithmeticError) as exc:
+            raise ConfigError(f"symbol_specs.{symbol}.brackets ({where('symbol_specs')}): {exc}") from None
     if cfg.auth == "verify" and not cfg.api_keys:
         raise ConfigError(f"api_keys ({where('api_keys')}): expected at least one key when auth = \"verify\"")
 

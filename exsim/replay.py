@@ -119,15 +119,18 @@ class Replay:
         params["api_keys"] = [k["key"] for k in params.get("api_keys", [])]
         params.update({"start_ms": first, "end_ms": end_ms, "symbols": symbols})
         ticks = [Decimal(cfg.symbol_spec(s).tick_size) for s in symbols]
-        feed = self._chunks(self.db.bar_feed(symbols, interval, first, end_ms, ticks, payload=self.payload_sql))
+        marks = await self.db.query(reader.mark_symbols, symbols, interval)
+        feed = self._chunks(self.db.bar_feed(symbols, interval, first, end_ms, ticks, payload=self.payload_sql,
+                                             marks=marks))
 
         async def open_run() -> None:  # runs inside the clock's step: the switch is atomic for clients
             if sim.run_id:
                 sim.finish_run("stopped")
             self.start_ms, self.end_ms = first, end_ms
             sim.start_run(int(time.time() * 1000), params_json(params), meta, first)
-            for m, rows, last_ts in zip(sim.by_index, funding, ends):
+            for m, rows, last_ts, has_marks in zip(sim.by_index, funding, ends, marks):
                 m.set_funding(rows, cfg.funding_rate, first)
+                m.has_mark_data = has_marks
                 m.data_end = None if last_ts is None else last_ts + cfg.interval_ms
             for hook in self.before_reveal:
                 await hook()

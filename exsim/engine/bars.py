@@ -25,6 +25,10 @@ class BarChunk(msgspec.Struct):
     volume: list[float]
     sym: Optional[list[int]] = None
     starts: Optional[list[int]] = None
+    # the bar's mark-price kline (ticks; 0 where none), when mark-price klines are loaded
+    mark_high: Optional[list[int]] = None
+    mark_low: Optional[list[int]] = None
+    mark: Optional[list[int]] = None  # close
 
     def __len__(self) -> int:
         return len(self.ts)

@@ -249,6 +249,7 @@ class Clock:
                 chunk = await self._source.__anext__()
                 self._prev_chunk, self._chunk = self._chunk, chunk
                 self._i = self._step = 0
+                self.sim.on_chunk(chunk)
                 self.sim.market_listener.on_chunk(chunk)
                 return True
             except StopAsyncIteration:

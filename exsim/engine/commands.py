@@ -76,6 +76,22 @@ class SetPositionMode(Command):
     dual_side: bool
 
 
+class ChangePositionMargin(Command):
+    """POST /fapi/v1/positionMargin: move `amount` USDT into (kind 1) or out of (kind 2) an
+    ISOLATED position's margin."""
+
+    account: str
+    symbol: str
+    position_side: str
+    amount: str
+    kind: int  # 1 add, 2 reduce
+
+
+class SetMultiAssets(Command):
+    account: str
+    multi_assets: bool
+
+
 class ApplyFunding(Command):
     """A funding time of `symbol` passed: positions open now pay or receive amt x mark x rate."""
 
@@ -84,8 +100,33 @@ class ApplyFunding(Command):
     rate: Fraction
 
 
+class ModifyOrder(Command):
+    """Amend a resting LIMIT order's price and/or quantity (PUT /fapi/v1/order, PUT
+    /fapi/v1/batchOrders, WebSocket order.modify); engine/amend.py has the rules. The result is
+    the amended Order."""
+
+    account: str
+    symbol: str
+    side: str
+    quantity: Optional[str] = None
+    price: Optional[str] = None
+    order_id: Optional[int] = None
+    client_order_id: Optional[str] = None
+    price_match: str = "NONE"
+
+
+class SetCountdownCancel(Command):
+    """POST /fapi/v1/countdownCancelAll: in `countdown_time` ms of sim time, cancel the account's
+    open orders of `symbol` (0: no countdown); engine/countdown.py. The result is countdown_time."""
+
+    account: str
+    symbol: str
+    countdown_time: int
+
+
 EngineCommand = Union[PlaceOrder, CancelOrder, CancelAll, SetLeverage, SetMarginType, SetPositionMode,
-                      ApplyFunding]
+                      ChangePositionMargin, SetMultiAssets,
+                      ApplyFunding, ModifyOrder, SetCountdownCancel]
 
 
 # --- the clock's and the run's (applied by exsim/replay.py) ---------------------------------

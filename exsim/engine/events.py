@@ -81,6 +81,7 @@ class AccountUpdated(Event):
     positions: list[Position]
     marks: list[int] = []
     change: int = 0
+    isolated: int = 0  # the account's isolated wallets then (cross wallet = wallet - isolated)
 
 
 class EquityMarked(Event):
@@ -105,6 +106,33 @@ class PositionModeChanged(Event):
     dual_side: bool
 
 
+class MultiAssetsChanged(Event):
+    account: str
+    multi_assets: bool
+
+
+class MarginTransferred(Event):
+    """positionMargin: `amount` (money units, > 0) added (type 1) or removed (type 2)."""
+
+    account: str
+    symbol: str
+    position_side: str
+    amount: int
+    kind: int  # 1 add, 2 reduce
+
+
+class MarginCalled(Event):
+    """The margin ratio of a contract reached the margin-call threshold (engine/risk.py):
+    positions snapshots with their marks and maintenance margins (money units); `cross_wallet`
+    None for an isolated position."""
+
+    account: str
+    cross_wallet: Optional[int]
+    positions: list[Position]
+    marks: list[int]
+    maint: list[int]
+
+
 class FundingSettled(Event):
     """A funding time passed for `symbol` at `rate` (the incomes it caused follow)."""
 
@@ -113,7 +141,8 @@ class FundingSettled(Event):
 
 
 AnyEvent = Union[RunStarted, RunStatus, OrderUpdated, IncomeBooked, AccountUpdated, EquityMarked,
-                 LeverageChanged, MarginTypeChanged, PositionModeChanged, FundingSettled]
+                 LeverageChanged, MarginTypeChanged, PositionModeChanged, FundingSettled, MultiAssetsChanged,
+                 MarginTransferred, MarginCalled]
 Consumer = Callable[[list], None]
 
 

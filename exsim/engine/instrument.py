@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import msgspec
 
+from . import brackets as B
 from . import money
 
 
@@ -85,7 +86,8 @@ class Instrument(msgspec.Struct, frozen=True):
     percent_down: Fraction
     spec: object  # the config SymbolSpec it came from (strings for exchangeInfo)
     unit_notional: int  # money units of one tick x one step
-
+    brackets: tuple = ()  # engine/brackets.py Bracket tiers, ascending notional
+    liquidation_fee: Fraction = Fraction(0)
 
     @classmethod
     def from_spec(cls, symbol: str, spec) -> "Instrument":
@@ -103,7 +105,8 @@ class Instrument(msgspec.Struct, frozen=True):
             min_notional=money.of(spec.min_notional), max_num_orders=spec.max_num_orders,
             percent_up=Fraction(Decimal(spec.percent_price_up)),
             percent_down=Fraction(Decimal(spec.percent_price_down)), spec=spec,
-            unit_notional=int(one))
+            unit_notional=int(one), brackets=B.for_symbol(symbol, spec.brackets),
+            liquidation_fee=Fraction(Decimal(spec.liquidation_fee)))
 
     def notional(self, price_ticks: int, qty_steps: int) -> int:
         """price x qty in money units, exact."""

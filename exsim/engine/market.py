@@ -18,6 +18,10 @@ class Market:
         self.interval_ms = interval_ms
         self.book = Book()
         self.last = 0  # ticks; 0 until the symbol's first bar is revealed
+        # mark price (ticks): the loaded mark-price klines' close, else the last price
+        self.mark = 0
+        self.has_mark_data = False
+        self.mark_bars: dict[int, tuple[int, int, int]] = {}  # open ts -> mark (high, low, close), this chunk
         self.bar: Optional[tuple] = None  # (ts, o, h, l, c, v) of the current/last bar so far
         self.bar_final = True
         self.data_end: Optional[int] = None  # close of the symbol's last bar in the run (+1 ms)
@@ -29,7 +33,7 @@ class Market:
         self.run_start = 0
 
     def reset(self) -> None:
-        self.last, self.bar, self.bar_final = 0, None, True
+        self.last, self.mark, self.bar, self.bar_final = 0, 0, None, True
 
     def trading(self, now: int) -> bool:
         """Orders are accepted once the symbol's first bar is revealed and until its data ends

@@ -10,6 +10,7 @@ MARKET, LIMIT = "MARKET", "LIMIT"
 STOP, STOP_MARKET = "STOP", "STOP_MARKET"
 TAKE_PROFIT, TAKE_PROFIT_MARKET = "TAKE_PROFIT", "TAKE_PROFIT_MARKET"
 TRAILING_STOP_MARKET = "TRAILING_STOP_MARKET"
+LIQUIDATION = "LIQUIDATION"  # the exchange closing a position (engine/liquidation.py)
 
 ORDER_TYPES = (LIMIT, MARKET, STOP, STOP_MARKET, TAKE_PROFIT, TAKE_PROFIT_MARKET, TRAILING_STOP_MARKET)
 CONDITIONAL = frozenset({STOP, STOP_MARKET, TAKE_PROFIT, TAKE_PROFIT_MARKET, TRAILING_STOP_MARKET})
@@ -55,6 +56,7 @@ class Order(msgspec.Struct, kw_only=True, gc=False):
     client_algo_id: str = ""
     trigger_time: int = 0
     good_till_date: int = 0
+    position_side: str = "BOTH"  # LONG / SHORT in hedge mode
 
     @property
     def is_open(self) -> bool:
@@ -63,6 +65,14 @@ class Order(msgspec.Struct, kw_only=True, gc=False):
     @property
     def remaining(self) -> int:
         return self.qty - self.executed
+
+    @property
+    def closes(self) -> bool:
+        """It can only reduce a position: reduce-only, close-all, or in hedge mode the side
+        that closes its positionSide (SELL LONG, BUY SHORT)."""
+        if self.reduce_only or self.close_position:
+            return True
+        return self.position_side != "BOTH" and (self.position_side == "LONG") != (self.side == BUY)
 
     @property
     def sign(self) -> int:

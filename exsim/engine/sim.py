@@ -23,18 +23,21 @@ from typing import Iterable, Optional
 
 from ..config import Config
 from . import errors as E
-from . import matching, money, validation
+from . import liquidation, matching, money, risk, settings, validation
 from .account import Account, Income, Position, Trade
 from .bars import BarChunk
-from .commands import (Applied, ApplyFunding, CancelAll, CancelOrder, NewOrder, PlaceOrder, SetLeverage,
-                       SetMarginType, SetPositionMode)
+from .commands import (Applied, ApplyFunding, CancelAll, CancelOrder, ChangePositionMargin, NewOrder, PlaceOrder,
+                       SetLeverage, SetMarginType, SetMultiAssets, SetPositionMode)
 from .errors import ExchangeError, bad_param, missing_param, reject
-from .events import (AccountUpdated, EquityMarked, EventLog, FundingSettled, IncomeBooked, LeverageChanged,
-                     MarginTypeChanged, MarketListener, OrderUpdated, PositionModeChanged, RunStarted, RunStatus)
+from .events import (AccountUpdated, EquityMarked, EventLog, FundingSettled, IncomeBooked, MarketListener,
+                     OrderUpdated, RunStarted, RunStatus)
 from .fees import BpsSlippage, MakerTakerFee
 from .instrument import Instrument
 from .market import Market
 from .orders import BUY, CANCELED, CONDITIONAL, EXPIRED, FILLED, LIMIT, MARKET, Order
+from .amend import Amendments, modify  # order amendments (PUT /fapi/v1/order) and their history
+from .commands import ModifyOrder, SetCountdownCancel
+from .countdown import Countdowns  # countdownCancelAll, in sim time
 
 DEFAULT_ACCOUNT = "default"
 CLIENT_ID_SEED = "exsim-client-order-ids"
@@ -64,6 +67,9 @@ class Sim:
         self._client_ids = random.Random(CLIENT_ID_SEED)
         self.accounts: dict[str, Account] = {}
         self._exposed: dict[str, Account] = {}  # accounts with a position, in account order
+        self.risk = risk.RiskWatch(self)
+        self.insurance_fund = 0  # money units: clearance fees in, deficits out (engine/liquidation.py)
+        self.amendments, self.countdowns = Amendments(), Countdowns()  # per run (start_run)
         self.reset_accounts()
 
     def set_markets(self, symbols: Iterable[str]) -> None:
@@ -88,6 +94,7 @@ class Sim:
         else:
             self.accounts = {DEFAULT_ACCOUNT: Account(DEFAULT_ACCOUNT, bal, self.cfg.default_leverage)}
         self._exposed = {}
+        self.risk.clear()
         for m in self.by_index:
             m.book.clear()
 
@@ -96,9 +103,11 @@ class Sim:
         self.run_id = str(uuid.uuid4())
         self._client_ids = random.Random(CLIENT_ID_SEED)
         self._next_order_id = self._next_trade_id = self._next_tran_id = 1
+        self.insurance_fund = 0
         self.run_status = "running"
         self.bars_done = 0
         self.sim_time = start_ms
+        self.amendments, self.countdowns = Amendments(), Countdowns()
         for m in self.by_index:
             m.reset()
         self.reset_accounts()
@@ -133,13 +142,22 @@ class Sim:
             case CancelAll():
                 result = self._cancel_all(self.account(cmd.account), cmd.symbol, cmd.scope)
             case SetLeverage():
-                result = self._set_leverage(self.account(cmd.account), cmd.symbol, cmd.leverage)
+                result = settings.set_leverage(self, self.account(cmd.account), cmd.symbol, cmd.leverage)
             case SetMarginType():
-                result = self._set_margin_type(self.account(cmd.account), cmd.symbol, cmd.margin_type)
+                result = settings.set_margin_type(self, self.account(cmd.account), cmd.symbol, cmd.margin_type)
             case SetPositionMode():
-                result = self._set_dual_side(self.account(cmd.account), cmd.dual_side)
+                result = settings.set_dual_side(self, self.account(cmd.account), cmd.dual_side)
+            case SetMultiAssets():
+                result = settings.set_multi_assets(self, self.account(cmd.account), cmd.multi_assets)
+            case ChangePositionMargin():
+                result = settings.change_position_margin(self, self.account(cmd.account), cmd.symbol,
+                                                         cmd.position_side, cmd.amount, cmd.kind)
             case ApplyFunding():
                 result = self._apply_funding(self.markets[cmd.symbol], cmd.funding_time, cmd.rate)
+            case ModifyOrder():
+                result = modify(self, self.account(cmd.account), cmd)
+            case SetCountdownCancel():
+                result = self.countdowns.set(self, self.account(cmd.account), cmd)
             case _:
                 raise TypeError(f"not an engine command: {type(cmd).__name__}")
         return Applied(result, self.log.publish())
@@ -161,6 +179,17 @@ class Sim:
         """No open order and no position anywhere: bars move prices and nothing else here."""
         return not self._exposed and not any(m.book for m in self.by_index)
 
+    def on_chunk(self, chunk: BarChunk) -> None:
+        """The clock moved to this chunk: index its mark-price klines by symbol and open time."""
+        if chunk.mark is None:
+            return
+        for m in self.by_index:
+            m.mark_bars = {}
+        sym = chunk.sym
+        for k, ts in enumerate(chunk.ts):
+            self.by_index[0 if sym is None else sym[k]].mark_bars[ts] = (
+                chunk.mark_high[k], chunk.mark_low[k], chunk.mark[k])
+
     def jump(self, chunk: BarChunk, i: int, j: int, steps: int) -> None:
         """Fast-forward over rows i..j-1 (`steps` steps) that change nothing but prices (see
         `idle`; with subscribers, the listener has taken their payloads: `on_bars`)."""
@@ -178,6 +207,7 @@ class Sim:
             m = self.by_index[0 if sym is None else sym[k]]
             m.bar, m.bar_final, m.last = (chunk.ts[k], chunk.open[k], chunk.high[k], chunk.low[k],
                                           chunk.close[k], chunk.volume[k]), True, chunk.close[k]
+            m.mark = chunk.mark[k] if chunk.mark is not None and chunk.mark[k] else chunk.close[k]
         self.sim_time = chunk.ts[j - 1] + self.cfg.interval_ms
         self.bars_done += steps
         for m in self.by_index:  # no positions: funding times pass without payments
@@ -191,9 +221,21 @@ class Sim:
         segment's end (fills inside the segment happen then)."""
         m = self.by_index[sym]
         self.sim_time = now
+        if now >= self.countdowns.next_at:  # a countdownCancelAll ran out: cancel before matching
+            self.countdowns.fire(self, now)
         if m.book:
             m.book.match(so, sh, sl, sc, _Executor(self, m))
         m.last = sc
+        if not m.has_mark_data:
+            m.mark = sc
+            if self._exposed:
+                self._check_risk(m, sl, sh, sc)
+        elif final:  # the bar's mark kline, once the bar has closed (no look-ahead)
+            mk = m.mark_bars.get(ts)
+            if mk is not None and mk[2]:
+                m.mark = mk[2]
+                if self._exposed:
+                    self._check_risk(m, mk[1], mk[0], mk[2])
         m.bar = (ts, bo, bh, bl, sc, bv)
         m.bar_final = final
         if now >= m.next_funding_time:
@@ -208,6 +250,25 @@ class Sim:
             for acct in list(self._exposed.values()):
                 self._equity_point(acct, self.equity(acct))
 
+    def _check_risk(self, m: Market, low: int, high: int, close: int) -> None:
+        """Margin calls and liquidations the mark path low..high reached (engine/risk.py)."""
+        hits = self.risk.check(self._exposed.values(), m.inst.symbol, low, high, close)
+        for acct, watch, what in hits:
+            if what == "call":
+                liquidation.margin_call(self, acct, watch)
+            else:
+                liquidation.liquidate(self, acct, watch)
+
+    def draw_order_id(self) -> int:
+        oid = self._next_order_id
+        self._next_order_id += 1
+        return oid
+
+    def draw_trade_id(self) -> int:
+        tid = self._next_trade_id
+        self._next_trade_id += 1
+        return tid
+
     # --- funding --------------------------------------------------------------------------
 
     def _settle_funding(self, m: Market) -> None:
@@ -221,16 +282,22 @@ class Sim:
         self.log.append(FundingSettled(time=when, symbol=symbol, rate=str(float(rate))))
         paid = 0
         for acct in list(self._exposed.values()):
-            pos = acct.positions.get(symbol)
-            if not pos or not pos.amt or not rate:
-                continue
-            pay = money.scale(rate, m.inst.notional(m.last, pos.amt))
-            acct.wallet -= pay
-            acct.update_time = when
-            self._income(acct, symbol, "FUNDING_FEE", -pay, when)
-            self.log.append(AccountUpdated(time=when, account=acct.name, reason="FUNDING_FEE",
-                                           wallet=acct.wallet, positions=[], change=-pay))
-            paid += 1
+            for pos in [p for p in acct.positions.values() if p.symbol == symbol and p.amt]:
+                if not rate:
+                    continue
+                # at the mark price; an isolated position pays from (or into) its own margin
+                pay = money.scale(rate, m.inst.notional(m.mark, pos.amt))
+                acct.wallet -= pay
+                if pos.isolated:
+                    pos.isolated_wallet -= pay
+                acct.update_time = when
+                acct.version += 1
+                self._income(acct, symbol, "FUNDING_FEE", -pay, when)
+                listed = [copy.copy(pos)] if pos.isolated else []  # Binance lists only isolated ones
+                self.log.append(AccountUpdated(time=when, account=acct.name, reason="FUNDING_FEE",
+                                               wallet=acct.wallet, isolated=acct.isolated_wallets(),
+                                               positions=listed, marks=[m.mark] if listed else [], change=-pay))
+                paid += 1
         return paid
 
     # --- orders ---------------------------------------------------------------------------
@@ -329,64 +396,20 @@ class Sim:
             self._close(acct, order, CANCELED)
         return done
 
-    # --- account settings -----------------------------------------------------------------
-
-    def _set_leverage(self, acct: Account, symbol: str, leverage: int) -> int:
-        self.instrument(symbol)
-        if not 1 <= leverage <= 125:
-            raise ExchangeError(-4028, f"Leverage {leverage} is not valid")
-        pos = acct.position(symbol)
-        old, pos.leverage = pos.leverage, leverage
-        if self.available(acct) <= 0 and pos.amt:
-            pos.leverage = old
-            raise ExchangeError(-2028, "Leverage is smaller than permitted: insufficient margin balance.")
-        self.log.append(LeverageChanged(time=self.sim_time, account=acct.name, symbol=symbol, leverage=leverage))
-        return leverage
-
-    def _set_margin_type(self, acct: Account, symbol: str, margin_type: str) -> str:
-        self.instrument(symbol)
-        if margin_type not in ("ISOLATED", "CROSSED"):
-            raise bad_param("marginType")
-        pos = acct.position(symbol)
-        if pos.margin_type == margin_type:
-            raise ExchangeError(-4046, "No need to change margin type.")
-        if any(o.symbol == symbol for o in acct.open_orders.values()):
-            raise ExchangeError(-4047, "Margin type cannot be changed if there exists open orders.")
-        if pos.amt:
-            raise ExchangeError(-4048, "Margin type cannot be changed if there exists position.")
-        pos.margin_type = margin_type
-        self.log.append(MarginTypeChanged(time=self.sim_time, account=acct.name, symbol=symbol,
-                                          margin_type=margin_type))
-        return margin_type
-
-    def _set_dual_side(self, acct: Account, dual: bool) -> bool:
-        if dual == acct.dual_side:
-            raise ExchangeError(-4059, "No need to change position side.")
-        if dual:  # hedge mode is on the roadmap; refuse rather than pretend
-            raise ExchangeError(-4068 if any(p.amt for p in acct.positions.values()) else -1130,
-                                "Hedge mode (dualSidePosition) is not simulated: one-way mode only."
-                                if not any(p.amt for p in acct.positions.values())
-                                else "Position side cannot be changed if there exists position.")
-        acct.dual_side = dual
-        self.log.append(PositionModeChanged(time=self.sim_time, account=acct.name, dual_side=dual))
-        return dual
-
     # --- valuations -----------------------------------------------------------------------
 
+    # (at mark price; engine/risk.py has the formulas)
     def unrealized(self, acct: Account) -> int:
-        return sum(acct.unrealized(m.inst, m.last) for m in self.by_index)
+        return risk.unrealized(self, acct)
 
     def equity(self, acct: Account) -> int:
-        return acct.wallet + self.unrealized(acct)
+        return risk.equity(self, acct)
 
     def initial_margin(self, acct: Account) -> tuple[int, int]:
-        pos = sum(acct.position_margin(m.inst, m.last) for m in self.by_index)
-        orders = sum(acct.order_margin(m.inst, m.last) for m in self.by_index)
-        return pos, orders
+        return risk.initial_margin(self, acct)
 
     def available(self, acct: Account) -> int:
-        pos_im, ord_im = self.initial_margin(acct)
-        return max(0, self.equity(acct) - pos_im - ord_im)
+        return risk.available(self, acct)
 
     # --- internals ------------------------------------------------------------------------
 
@@ -430,9 +453,9 @@ class Sim:
 
     def _fill(self, acct: Account, m: Market, order: Order, price: int, is_maker: bool) -> None:
         inst = m.inst
-        pos = acct.position(inst.symbol)
+        pos = acct.position(inst.symbol, order.position_side)
         qty = order.remaining
-        if order.reduce_only or order.close_position:
+        if order.closes:
             reducing = pos.amt != 0 and (pos.amt > 0) != (order.side == BUY)
             if not reducing:
                 self._close(acct, order, EXPIRED, reason="reduce-only order would open a position")
@@ -443,7 +466,7 @@ class Sim:
         now = self.sim_time
         notional = inst.notional(price, qty)
         fee = self.fee_model.fee(notional, is_maker)
-        realized = acct.apply_fill(inst, order.sign, price, qty, fee, now)
+        realized = acct.apply_fill(inst, pos, order.sign, price, qty, fee, now)
         order.executed += qty
         order.cum_quote_units += price * qty
         order.update_time = now
@@ -452,12 +475,13 @@ class Sim:
             self._unlist(acct, order)
         trade = Trade(trade_id=self._next_trade_id, order_id=order.order_id, symbol=inst.symbol,
                       side=order.side, price=price, qty=qty, realized_pnl=realized, fee=fee,
-                      is_maker=is_maker, time=now)
+                      is_maker=is_maker, time=now, position_side=order.position_side)
         self._next_trade_id += 1
         acct.trades.append(trade)
         self._order_event(acct, order, "TRADE", trade)
         self.log.append(AccountUpdated(time=now, account=acct.name, reason="ORDER", wallet=acct.wallet,
-                                       positions=[copy.copy(pos)], marks=[m.last]))
+                                       isolated=acct.isolated_wallets(), positions=[copy.copy(pos)],
+                                       marks=[m.mark]))
         if realized:
             self._income(acct, inst.symbol, "REALIZED_PNL", realized, now, trade.trade_id)
         if fee:
@@ -478,7 +502,7 @@ class Sim:
         """Once flat, resting reduce-only LIMIT orders can never reduce: Binance expires them.
         Conditional ones (STOP/TP/trailing, reduceOnly or closePosition, legacy or algo) stay
         open, as on Binance: they expire only if they trigger while there is nothing to reduce."""
-        if acct.position(symbol).amt:
+        if acct.dual_side or acct.position(symbol).amt:
             return
         for order in [o for o in acct.open_orders.values() if o.symbol == symbol and o.reduce_only
                       and (o.orig_type not in CONDITIONAL or o.triggered)]:

@@ -10,7 +10,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from . import errors as E
-from . import matching, money
+from . import brackets, matching, money
 from .account import Account
 from .errors import ExchangeError, bad_param, missing_param, reject
 from .instrument import EXACT, Instrument
@@ -40,8 +40,10 @@ def build_order(sim: "Sim", acct: Account, inst: Instrument, m: "Market", req: N
         raise reject(E.CONDITIONAL_ON_ORDER)
     if req.position_side not in ("BOTH", "LONG", "SHORT"):
         raise bad_param("positionSide")
-    if req.position_side != "BOTH":
+    if (req.position_side == "BOTH") == acct.dual_side:
         raise ExchangeError(-4061, "Order's position side does not match user's setting.")
+    if acct.dual_side and req.reduce_only:
+        raise ExchangeError(-1106, "Parameter 'reduceOnly' sent when not required.")
     tif = req.time_in_force or "GTC"
     if tif not in TIME_IN_FORCE:
         raise ExchangeError(-1115, "Invalid timeInForce.")
@@ -94,7 +96,8 @@ def build_order(sim: "Sim", acct: Account, inst: Instrument, m: "Market", req: N
                   reduce_only=req.reduce_only, close_position=req.close_position,
                   working_type=req.working_type, price_protect=req.price_protect,
                   activation_price=act, callback_rate=cb, time=now, update_time=now,
-                  good_till_date=req.good_till_date, client_algo_id=req.client_algo_id or "")
+                  good_till_date=req.good_till_date, client_algo_id=req.client_algo_id or "",
+                  position_side=req.position_side)
     if otype == TRAILING_STOP_MARKET and not act:
         order.trail_extreme = m.last  # active at once, from the current price
     return order
@@ -127,9 +130,11 @@ def check_placement(sim: "Sim", acct: Account, inst: Instrument, m: "Market", or
         raise reject(E.CLIENT_ID_DUPLICATE)
     if sum(1 for o in acct.open_orders.values() if o.symbol == order.symbol) >= inst.max_num_orders:
         raise reject(E.MAX_ORDERS)
-    pos = acct.position(inst.symbol)
+    pos = acct.position(inst.symbol, order.position_side)
     if order.reduce_only and (pos.amt == 0 or (pos.amt > 0) == (order.side == BUY)):
         raise reject(E.REDUCE_ONLY_REJECTED)
+    if order.position_side != "BOTH" and order.closes and not order.close_position and order.qty > abs(pos.amt):
+        raise reject(E.REDUCE_ONLY_REJECTED)  # hedge mode: closing more than the side holds
     if order.orig_type in CONDITIONAL and matching.would_trigger(order, m.last):
         raise reject(E.WOULD_TRIGGER)
     if order.orig_type == LIMIT and matching.limit_marketable(order.side, price, m.last):
@@ -138,11 +143,31 @@ def check_placement(sim: "Sim", acct: Account, inst: Instrument, m: "Market", or
     elif order.orig_type == LIMIT and order.time_in_force == "FOK":
         raise reject(E.FOK_REJECTED)
     check_margin(sim, acct, inst, m, order, pos.amt)
+    check_bracket(acct, inst, m, order, pos.amt)
+
+
+def check_bracket(acct: Account, inst: Instrument, m: "Market", order: Order, amt: int) -> None:
+    """Refuse (-2027) an order that would take the position (with the same side's open orders)
+    past the notional its leverage bracket allows (Binance's maxNotionalValue)."""
+    if order.closes:
+        return
+    signed = order.qty if order.side == BUY else -order.qty
+    pending = sum(o.remaining if o.side == BUY else -o.remaining for o in acct.open_orders.values()
+                  if o.symbol == order.symbol and not o.closes and o.position_side == order.position_side
+                  and (o.side == BUY) == (signed > 0))
+    after = abs(amt + signed + pending)
+    if after <= abs(amt):
+        return
+    px = max(order.price or order.stop_price or m.mark, m.mark)
+    cap = brackets.max_notional(inst.brackets, acct.settings(inst.symbol).leverage)
+    if inst.notional(px, after) > cap:
+        raise ExchangeError(-2027, "Exceeded the maximum allowable position at current leverage.")
+
 
 def check_margin(sim: "Sim", acct: Account, inst: Instrument, m: "Market", order: Order, amt: int) -> None:
     """Reject (-2019) when the exposure this order adds needs more initial margin than
     is available; the part that only reduces the position needs none."""
-    if order.reduce_only or order.close_position:
+    if order.closes:
         return
     signed = order.qty if order.side == BUY else -order.qty
     adds = abs(amt + signed) - abs(amt) if (amt > 0) != (signed > 0) and amt else order.qty
@@ -150,7 +175,7 @@ def check_margin(sim: "Sim", acct: Account, inst: Instrument, m: "Market", order
         return
     px = order.price or order.stop_price or m.last
     need = money.div_round(inst.notional(max(px, m.last) if order.side == BUY else px, adds),
-                           acct.position(inst.symbol).leverage)
+                           acct.settings(inst.symbol).leverage)
     if need > sim.available(acct):
         raise reject(E.MARGIN_INSUFFICIENT)
 

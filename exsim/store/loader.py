@@ -1,5 +1,6 @@
 """Market-data loader: Binance kline and funding CSVs (data.binance.vision) or the public REST API
-into `ohlc_<interval>` and `funding`.
+into `ohlc_<interval>` and `funding`; mark-price klines (`markPriceKlines` files, or the API's
+/fapi/v1/markPriceKlines) into `mark_ohlc_<interval>`, which the replay uses as mark price.
 
 Everything is vectorised: files go through DuckDB's CSV reader, API pages through Arrow arrays,
 into a temp staging table that is validated with a handful of SQL queries and then appended with
@@ -27,7 +28,7 @@ import pyarrow as pa
 
 from ..timeutil import INTERVAL_MS, iso
 from .reader import WEEK_OFFSET_MS
-from .schema import ohlc_ddl, ohlc_table
+from .schema import mark_table, ohlc_ddl, ohlc_table
 
 MAX_GAPS = 20
 KLINE_PAGE = 1500  # fapi/v1/klines maximum
@@ -188,9 +189,15 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, src: int, f: _CsvFile, symbol: st
         params)
 
 
+def is_mark_path(paths: list[str]) -> bool:
+    """Every path lies under a `markPriceKlines` folder (data.binance.vision's layout)."""
+    return bool(paths) and all("markpriceklines" in p.replace("\\", "/").lower() for p in paths)
+
+
 def load_files(con: duckdb.DuckDBPyConnection, paths: list[str], symbol: str, interval: str,
-               start_ms: int | None = None, end_ms: int | None = None) -> LoadReport:
-    """Load Binance kline/funding CSVs or zips (files, folders, globs) for one symbol/interval.
+               start_ms: int | None = None, end_ms: int | None = None, mark: bool = False) -> LoadReport:
+    """Load Binance kline/funding CSVs or zips (files, folders, globs) for one symbol/interval;
+    `mark`: the files are mark-price klines (same layout; funding files refused).
 
     Raises LoadError (database unchanged) on a missing or malformed file or inconsistent bars.
     """
@@ -203,6 +210,8 @@ def load_files(con: duckdb.DuckDBPyConnection, paths: list[str], symbol: str, in
             for real, name in pairs:
                 _check_name(name, symbol, interval)
                 files.append(_sniff(real, name))
+                if mark and files[-1].kind != "kline":
+                    raise LoadError(f"{name}: a funding file, not mark-price klines")
 
         def stage(c: duckdb.DuckDBPyConnection) -> None:
             for src, f in enumerate(files):
@@ -211,7 +220,7 @@ def load_files(con: duckdb.DuckDBPyConnection, paths: list[str], symbol: str, in
                 except duckdb.Error as exc:
                     raise LoadError(f"{f.name}: {_short(exc)}") from None
 
-        return _load(con, symbol, interval, start_ms, end_ms, [f.name for f in files], stage, began)
+        return _load(con, symbol, interval, start_ms, end_ms, [f.name for f in files], stage, began, mark)
 
 
 # ------------------------------------------------------------------------------------------ api
@@ -276,14 +285,14 @@ def _progress(enabled: bool, label: str, done_ms: int, start_ms: int, end_ms: in
 
 
 def _fetch_klines(base_url: str, symbol: str, interval: str, start_ms: int, end_ms: int,
-                  progress: bool, max_retries: int) -> list[_Kline]:
+                  progress: bool, max_retries: int, path: str = "/fapi/v1/klines") -> list[_Kline]:
     step, rows, cursor = INTERVAL_MS[interval], [], start_ms
-    label = f"klines {symbol} {interval}"
+    label = f"{path.rsplit('/', 1)[-1]} {symbol} {interval}"
     decoder = msgspec.json.Decoder(list[_Kline])
     while cursor < end_ms:
         query = urllib.parse.urlencode({"symbol": symbol, "interval": interval, "startTime": cursor,
                                         "endTime": end_ms - 1, "limit": KLINE_PAGE})  # endTime is inclusive
-        url = f"{base_url}/fapi/v1/klines?{query}"
+        url = f"{base_url}{path}?{query}"
         try:
             page = decoder.decode(_get(url, max_retries))
         except msgspec.DecodeError as exc:
@@ -322,8 +331,9 @@ def _fetch_funding(base_url: str, symbol: str, start_ms: int, end_ms: int,
 
 def load_api(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start_ms: int, end_ms: int,
              base_url: str = "https://fapi.binance.com", progress: bool = True,
-             max_retries: int = 5) -> LoadReport:
-    """Download klines and funding for [start_ms, end_ms) from the Binance futures REST API.
+             max_retries: int = 5, mark: bool = False) -> LoadReport:
+    """Download klines and funding for [start_ms, end_ms) from the Binance futures REST API
+    (`mark`: mark-price klines from /fapi/v1/markPriceKlines, no funding).
 
     Blocking; everything is fetched first, then written in one transaction.
     """
@@ -332,12 +342,13 @@ def load_api(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start_m
     if end_ms <= start_ms:
         raise LoadError(f"empty time range: start {iso(start_ms)} is not before end {iso(end_ms)}")
     base_url = base_url.rstrip("/")
-    klines = _fetch_klines(base_url, symbol, interval, start_ms, end_ms, progress, max_retries)
-    funding = _fetch_funding(base_url, symbol, start_ms, end_ms, progress, max_retries)
+    path = "/fapi/v1/markPriceKlines" if mark else "/fapi/v1/klines"
+    klines = _fetch_klines(base_url, symbol, interval, start_ms, end_ms, progress, max_retries, path)
+    funding = [] if mark else _fetch_funding(base_url, symbol, start_ms, end_ms, progress, max_retries)
     # The last bar may still be forming when end_ms is in the future: it would replay wrong.
     now_ms = int(time.time() * 1000)
     klines = [k for k in klines if k.close_time < now_ms]
-    name = f"{base_url}/fapi/v1/klines"
+    name = f"{base_url}{path}"
     bars = pa.table({
         "ts": pa.array([k.open_time for k in klines], pa.int64()),
         "open": pa.array([k.open for k in klines], pa.string()),
@@ -369,7 +380,7 @@ def load_api(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start_m
             c.unregister("_exsim_api_funding")
 
     return _load(con, symbol, interval, start_ms, end_ms,
-                 [name, f"{base_url}/fapi/v1/fundingRate"], stage, began)
+                 [name, f"{base_url}/fapi/v1/fundingRate"], stage, began, mark)
 
 
 # ------------------------------------------------------------------------------- shared ingest
@@ -385,8 +396,8 @@ def _short(exc: Exception) -> str:
 
 def _load(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start_ms: int | None,
           end_ms: int | None, names: list[str], stage: Callable[[duckdb.DuckDBPyConnection], None],
-          began: float) -> LoadReport:
-    table = ohlc_table(interval)
+          began: float, mark: bool = False) -> LoadReport:
+    table = mark_table(interval) if mark else ohlc_table(interval)
     lo = start_ms if start_ms is not None else -(1 << 62)
     hi = end_ms if end_ms is not None else 1 << 62
     con.execute("BEGIN")

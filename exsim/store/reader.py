@@ -14,7 +14,7 @@ import duckdb
 
 from ..engine.bars import BarChunk, step_starts
 from ..timeutil import INTERVAL_MS, WEEK_OFFSET_MS, aggregates, period_open
-from .schema import existing_tables, ohlc_table
+from .schema import existing_tables, mark_table, ohlc_table
 from .spacing import interval_named, mismatch
 
 FAR_FUTURE = 1 << 62
@@ -120,10 +120,20 @@ def _span(con: duckdb.DuckDBPyConnection, src: str, params: list, count: str, st
     return int(row[0]), int(row[1]), int(row[2])
 
 
+def mark_symbols(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: str) -> list[bool]:
+    """Per symbol: whether mark-price klines of `interval` are loaded for it."""
+    table = mark_table(interval)
+    if table not in existing_tables(con):
+        return [False] * len(symbols)
+    return [bool(con.execute(f"SELECT 1 FROM {table} WHERE symbol = ? LIMIT 1", [s]).fetchall()) for s in symbols]
+
+
 def _union(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: str,
-           ticks: Optional[list[Decimal]] = None) -> tuple[str, list]:
+           ticks: Optional[list[Decimal]] = None, marks: Optional[list[bool]] = None) -> tuple[str, list]:
     """The bars of every symbol as one subquery with a `sym` column (the symbol's index), and,
-    with `ticks`, prices as integer ticks of each symbol's grid (columns o, h, l, c, v)."""
+    with `ticks`, prices as integer ticks of each symbol's grid (columns o, h, l, c, v); with
+    `marks`, also each bar's mark-price kline high, low and close in ticks (mh, ml, mc; 0 where
+    there is none)."""
     parts, params = [], []
     for i, symbol in enumerate(symbols):
         src, p = bar_source(con, symbol, interval)
@@ -131,9 +141,21 @@ def _union(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: str,
             cols = "ts"
         else:
             t = float(ticks[i])
-            cols = (f"ts, CAST(round(open / {t}) AS BIGINT) AS o, CAST(round(high / {t}) AS BIGINT) AS h, "
+            cols = (f"b.ts, CAST(round(open / {t}) AS BIGINT) AS o, CAST(round(high / {t}) AS BIGINT) AS h, "
                     f"CAST(round(low / {t}) AS BIGINT) AS l, CAST(round(close / {t}) AS BIGINT) AS c, "
                     f"CAST(volume AS DOUBLE) AS v")
+        if marks is not None and any(marks):
+            if marks[i]:
+                cols += "".join(f", coalesce(CAST(round(mk.{c} / {t}) AS BIGINT), 0) AS {n}"
+                                for c, n in (("high", "mh"), ("low", "ml"), ("close", "mc")))
+                src = (f"{src} b LEFT JOIN (SELECT ts, high, low, close FROM {mark_table(interval)} "
+                       f"WHERE symbol = ?) mk ON mk.ts = b.ts")
+                p = p + [symbol]
+            else:
+                cols += ", 0 AS mh, 0 AS ml, 0 AS mc"
+                src += " b"
+        else:
+            src += " b"
         parts.append(f"SELECT {i} AS sym, {cols} FROM {src}")
         params += p
     return "(" + " UNION ALL ".join(parts) + ")", params
@@ -151,7 +173,8 @@ def steps_range(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: st
 
 def iter_chunks(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: str, start: int, end: int,
                 ticks: list[Decimal], chunk_rows: int = CHUNK_ROWS,
-                payload: Optional[Callable[[], Optional[str]]] = None) -> Iterator[tuple[BarChunk, Optional[list]]]:
+                payload: Optional[Callable[[], Optional[str]]] = None,
+                marks: Optional[list[bool]] = None) -> Iterator[tuple[BarChunk, Optional[list]]]:
     """Bars of every symbol in [start, end) as integer-tick column chunks sorted by (ts, symbol),
     through Arrow, each with the values of `payload` (or None).
 
@@ -163,9 +186,11 @@ def iter_chunks(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: st
     h, l, c (ticks) and v whose value (a BLOB, or NULL) the same query adds for every bar of the
     window; or None, for none. The caller has per-bar bytes made there, by DuckDB in C on this
     thread, instead of in Python on the event loop; this module does not know what they are."""
-    src, params = _union(con, symbols, interval, ticks)
+    with_marks = marks is not None and any(marks)
+    src, params = _union(con, symbols, interval, ticks, marks)
     single = len(symbols) == 1
-    sql = f"SELECT sym, ts, o, h, l, c, v FROM {src} WHERE ts >= ? AND ts < ? ORDER BY ts, sym"
+    mark_cols = ", mh, ml, mc" if with_marks else ""
+    sql = f"SELECT sym, ts, o, h, l, c, v{mark_cols} FROM {src} WHERE ts >= ? AND ts < ? ORDER BY ts, sym"
     step = max(1, chunk_rows // len(symbols)) * INTERVAL_MS[interval]
     lo = start
     while lo < end:
@@ -177,9 +202,12 @@ def iter_chunks(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: st
                       params=params + [lo, hi])
         table = arrow_table(rel)
         if table.num_rows:
-            sym, ts, o, h, l, c, v, *texts = _columns(table)
+            sym, ts, o, h, l, c, v, *rest = _columns(table)
+            mh, ml, mc = (rest[:3] if with_marks else (None, None, None))
+            texts = rest[3:] if with_marks else rest
             chunk = BarChunk(ts=ts, open=o, high=h, low=l, close=c, volume=v,
-                             sym=None if single else sym, starts=None if single else step_starts(ts))
+                             sym=None if single else sym, starts=None if single else step_starts(ts),
+                             mark_high=mh, mark_low=ml, mark=mc)
             yield chunk, texts[0] if texts else None
             lo = hi
         else:  # a gap in the data: go straight to the next bar
@@ -236,6 +264,28 @@ def klines(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start: in
             rows = run(-FAR_FUTURE)
     else:
         rows = run(period_open(interval, lo) if lo > -FAR_FUTURE else lo)
+    if newest_first:
+        rows.reverse()
+    return rows
+
+
+def mark_klines(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, start: int | None,
+                end: int | None, limit: int, visible_before: int, base: str) -> list[tuple]:
+    """Mark-price kline rows (ts, open, high, low, close, close_ts) closed before `visible_before`,
+    from `mark_ohlc_<interval>`, or resampled from the base interval's; NoData when neither."""
+    tables = existing_tables(con)
+    where = "WHERE symbol = ? AND close_ts < ?"
+    if mark_table(interval) in tables:
+        src = f"(SELECT * FROM {mark_table(interval)} {where})"
+    elif mark_table(base) in tables and aggregates(interval, base):
+        src = _resampled(f"(SELECT * FROM {mark_table(base)} {where})", interval)
+    else:
+        raise NoData(f"no mark-price klines for {symbol}")
+    newest_first = start is None
+    rows = con.execute(f"SELECT ts, open, high, low, close, close_ts FROM {src} WHERE ts >= ? AND ts <= ? "
+                       f"ORDER BY ts {'DESC' if newest_first else 'ASC'} LIMIT ?",
+                       [symbol, visible_before, start if start is not None else -FAR_FUTURE,
+                        end if end is not None else FAR_FUTURE, limit]).fetchall()
     if newest_first:
         rows.reverse()
     return rows

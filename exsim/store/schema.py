@@ -56,6 +56,11 @@ def ohlc_table(interval: str) -> str:
     return "ohlc_" + (interval[:-1] + "mo" if interval.endswith("M") else interval)
 
 
+def mark_table(interval: str) -> str:
+    """Mark-price klines (Binance's markPriceKlines), same columns as ohlc_<interval>."""
+    return "mark_" + ohlc_table(interval)
+
+
 def ohlc_ddl(table: str) -> str:
     return (f"CREATE TABLE IF NOT EXISTS {table} (symbol VARCHAR NOT NULL, ts BIGINT NOT NULL, "
             "open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE, close_ts BIGINT, "

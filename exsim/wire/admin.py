@@ -120,6 +120,9 @@ async def status(request: web.Request) -> web.Response:
     total = clock.total_bars
     now = sim.sim_time
     markets = [{"symbol": s, "status": m.status(now), "last_price": m.inst.price.fmt(m.last),
+                "mark_price": m.inst.price.fmt(m.mark),
+                # where the mark price comes from: loaded markPriceKlines, or the bar close
+                "mark_source": "mark_klines" if m.has_mark_data else "close",
                 "data_end": m.data_end, "open_orders": len(m.book)} for s, m in sim.markets.items()]
     return json_response({
         "symbol": first.inst.symbol, "symbols": list(sim.markets), "markets": markets,
@@ -128,7 +131,7 @@ async def status(request: web.Request) -> web.Response:
         "equity_now": to_float(sim.equity(acct)), "balance": money(acct.wallet),
         "position": {"qty": float(pos.amt * inst.qty.size), "avg_price": float(pos.entry(inst))},
         "leverage": pos.leverage, "margin_type": "cross" if pos.margin_type == "CROSSED" else "isolated",
-        "dual_side": acct.dual_side, "sim_time": sim.sim_time,
+        "dual_side": acct.dual_side, "sim_time": sim.sim_time, "insurance_fund": money(sim.insurance_fund),
         "progress": round(sim.bars_done / total, 6) if total else 0.0,
         "speed": clock.speed, "paused": clock.paused, "finished": clock.finished,
         "bars_per_sec_actual": round(clock.bars_per_sec_actual(), 1),

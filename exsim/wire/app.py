@@ -17,13 +17,16 @@ from ..engine.clock import Clock
 from ..engine.sim import Sim
 from ..store import demo, reader
 from ..store.db import Database, StoreError, open_database
-from . import admin, rest_account, rest_market, rest_trade, ws
+from . import admin, rest_account, rest_market, rest_market_extra, rest_trade, rest_trades_market, ws
+from . import ws_api
 from .auth import Auth
 from .errors import error_middleware, error_response
 from ..replay import Replay
 from .keys import AUTH, CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM, STORE, USER
+from .force_orders import ForceOrders
 from .user_stream import UserStream
 from .rest_trade import ORDER_COUNTS, OrderCounts
+from . import rest_order_extra
 
 log = logging.getLogger("exsim")
 
@@ -143,6 +146,7 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
     app[CONFIG], app[SIM], app[CLOCK], app[FANOUT] = cfg, sim, clock, fanout
     app[AUTH] = Auth(cfg, sim)
     app[USER] = fanout.user = UserStream(sim, fanout, cfg.ws.listen_key_ttl)
+    fanout.force = force = ForceOrders(sim, fanout)
     app[ORDER_COUNTS] = OrderCounts(time.monotonic)
 
     async def store_ctx(app: web.Application):
@@ -153,7 +157,8 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
             fanout.on_markets()
         db = Database(connection, lambda symbol: sim.instruments[symbol], event_log=cfg.store.event_log)
         sim.log.subscribe(db.writer.consume)  # the event log's consumers: persistence, then
-        sim.log.subscribe(app[USER].consume)  # the user-data stream
+        sim.log.subscribe(app[USER].consume)  # the user-data stream, the liquidation streams
+        sim.log.subscribe(force.consume)
         app[STORE] = db
         replay = app[REPLAY] = Replay(cfg, sim, clock, db)
         replay.payload_sql, replay.on_payloads = fanout.payload_sql, fanout.on_payloads
@@ -193,10 +198,14 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
         app.cleanup_ctx.append(probe.ctx)
     app.on_shutdown.append(close_websockets)
     app.add_routes(rest_market.routes)
+    app.add_routes(rest_market_extra.routes)
+    app.add_routes(rest_trades_market.routes)
     app.add_routes(rest_trade.routes)
+    app.add_routes(rest_order_extra.routes)  # modify, batches, countdown, forceOrders
     app.add_routes(rest_account.routes)
     app.add_routes(admin.routes)
     ws.add_routes(app)
+    ws_api.add_routes(app)
     return app
 
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from ..engine import brackets as B
 from ..engine import money as M
-from ..engine.account import Account, Income, Trade
+from ..engine import risk
+from ..engine.account import Account, Income, Position, Trade
 from ..engine.instrument import Instrument
 from ..engine.orders import NEW, TRAILING_STOP_MARKET, Order
 from ..engine.sim import Sim
@@ -44,7 +46,7 @@ def order_json(inst: Instrument, order: Order, *, ack: bool = False, with_time: 
                           inst.price.decimals + inst.qty.decimals),
         "timeInForce": order.time_in_force, "type": order.type if order.triggered else order.orig_type,
         "origType": order.orig_type, "reduceOnly": order.reduce_only,
-        "closePosition": order.close_position, "side": order.side, "positionSide": "BOTH",
+        "closePosition": order.close_position, "side": order.side, "positionSide": order.position_side,
         "stopPrice": inst.price.fmt(order.stop_price), "workingType": order.working_type,
         "priceProtect": order.price_protect, "priceMatch": "NONE", "selfTradePreventionMode": "NONE",
         "goodTillDate": order.good_till_date, "updateTime": order.time if ack else order.update_time,
@@ -64,7 +66,8 @@ def algo_json(inst: Instrument, order: Order) -> dict:
     return {
         "algoId": order.algo_id, "clientAlgoId": order.client_algo_id, "algoType": "CONDITIONAL",
         "orderType": order.orig_type, "symbol": order.symbol, "side": order.side,
-        "positionSide": "BOTH", "timeInForce": order.time_in_force, "quantity": inst.qty.fmt(order.qty),
+        "positionSide": order.position_side, "timeInForce": order.time_in_force,
+        "quantity": inst.qty.fmt(order.qty),
         "algoStatus": status, "triggerPrice": inst.price.fmt(order.stop_price),
         "price": inst.price.fmt(order.price), "icebergQuantity": None,
         "selfTradePreventionMode": "NONE", "workingType": order.working_type, "priceMatch": "NONE",
@@ -86,7 +89,7 @@ def trade_json(inst: Instrument, trade: Trade) -> dict:
         "price": inst.price.fmt(trade.price), "qty": inst.qty.fmt(trade.qty),
         "realizedPnl": money(trade.realized_pnl), "quoteQty": money(quote, inst.price.decimals + inst.qty.decimals),
         "commission": money(trade.fee), "commissionAsset": inst.quote, "time": trade.time,
-        "positionSide": "BOTH", "buyer": trade.side == "BUY", "maker": trade.is_maker,
+        "positionSide": trade.position_side, "buyer": trade.side == "BUY", "maker": trade.is_maker,
     }
 
 
@@ -96,73 +99,102 @@ def income_json(inc: Income, asset: str = "USDT") -> dict:
             "tradeId": str(inc.trade_id) if inc.trade_id else ""}
 
 
-def _position_numbers(sim: Sim, acct: Account, symbol: str) -> dict:
+def _position_numbers(sim: Sim, acct: Account, pos: Position) -> dict:
     """Money figures in units (ints); prices (mark, entry, liquidation, break-even) exact Fractions."""
-    m = sim.markets[symbol]
+    m = sim.markets[pos.symbol]
     inst = m.inst
-    pos = acct.position(symbol)
-    mark = inst.price.value(m.last)
     entry = pos.entry(inst)
-    notional = inst.notional(m.last, pos.amt)
-    upnl = acct.unrealized(inst, m.last)
-    im = acct.position_margin(inst, m.last)
-    oim = acct.order_margin(inst, m.last)
-    mmr = Fraction(4, 1000)  # first bracket of BTCUSDT; enough for liquidation estimates
-    maint = M.scale(mmr, abs(notional))
-    liq = Fraction(0)
+    notional = inst.notional(m.mark, pos.amt)
+    upnl = Account.unrealized(inst, pos, m.mark)
     bep = Fraction(0)
     if pos.amt:
-        amt = pos.amt * inst.qty.size
-        s = 1 if amt > 0 else -1
-        denom = abs(amt) * mmr - s * abs(amt)
-        if denom:
-            liq = max(Fraction(0), (M.usdt(acct.wallet) - s * abs(amt) * entry) / denom)
         rate = sim.fee_model.taker_rate
-        bep = entry * (1 + rate) if amt > 0 else entry * (1 - rate)
-    return dict(pos=pos, inst=inst, mark=mark, entry=entry, notional=notional, upnl=upnl, im=im,
-                oim=oim, maint=maint, liq=liq, bep=bep)
+        bep = entry * (1 + rate) if pos.amt > 0 else entry * (1 - rate)
+    sides = [o for o in acct.open_orders.values() if o.symbol == pos.symbol and o.position_side == pos.side]
+    return dict(pos=pos, inst=inst, mark=inst.price.value(m.mark), entry=entry, notional=notional, upnl=upnl,
+                im=Account.position_margin(inst, pos, m.mark),
+                oim=acct.order_margin(inst, m.mark, pos.side),
+                maint=risk.maintenance(inst, pos, m.mark), liq=risk.liquidation_price(sim, acct, pos), bep=bep,
+                max_notional=money(B.max_notional(inst.brackets, pos.leverage), 0),
+                iso_margin=pos.isolated_wallet + upnl if pos.isolated and pos.amt else 0,
+                bids=sum(inst.notional(o.price or o.stop_price, o.remaining) for o in sides if o.side == "BUY"),
+                asks=sum(inst.notional(o.price or o.stop_price, o.remaining) for o in sides if o.side == "SELL"))
 
 
-def position_risk_v2(sim: Sim, acct: Account, symbol: str) -> dict:
-    n = _position_numbers(sim, acct, symbol)
-    inst, pos = n["inst"], n["pos"]
+def _margin_type(pos: Position) -> str:
+    return "isolated" if pos.isolated else "cross"
+
+
+def position_risk_v2(sim: Sim, acct: Account, pos: Position) -> dict:
+    n = _position_numbers(sim, acct, pos)
+    inst = n["inst"]
     return {
-        "symbol": symbol, "positionAmt": inst.qty.fmt(pos.amt), "entryPrice": decimal_text(n["entry"]),
+        "symbol": pos.symbol, "positionAmt": inst.qty.fmt(pos.amt), "entryPrice": decimal_text(n["entry"]),
         "breakEvenPrice": decimal_text(n["bep"]), "markPrice": decimal_text(n["mark"]),
         "unRealizedProfit": money(n["upnl"]), "liquidationPrice": decimal_text(n["liq"]),
-        "leverage": str(pos.leverage), "maxNotionalValue": "100000000",
-        "marginType": "cross" if pos.margin_type == "CROSSED" else "isolated",
-        "isolatedMargin": "0.00000000", "isAutoAddMargin": "false", "positionSide": "BOTH",
-        "notional": money(n["notional"]), "isolatedWallet": "0", "updateTime": pos.update_time,
-    }
-
-
-def position_risk_v3(sim: Sim, acct: Account, symbol: str) -> dict:
-    n = _position_numbers(sim, acct, symbol)
-    inst, pos = n["inst"], n["pos"]
-    return {
-        "symbol": symbol, "positionSide": "BOTH", "positionAmt": inst.qty.fmt(pos.amt),
-        "entryPrice": decimal_text(n["entry"]), "breakEvenPrice": decimal_text(n["bep"]),
-        "markPrice": decimal_text(n["mark"]), "unRealizedProfit": money(n["upnl"]),
-        "liquidationPrice": decimal_text(n["liq"]), "isolatedMargin": "0", "notional": money(n["notional"]),
-        "marginAsset": inst.quote, "isolatedWallet": "0", "initialMargin": money(n["im"] + n["oim"]),
-        "maintMargin": money(n["maint"]), "positionInitialMargin": money(n["im"]),
-        "openOrderInitialMargin": money(n["oim"]), "adl": 0, "bidNotional": "0", "askNotional": "0",
+        "leverage": str(pos.leverage), "maxNotionalValue": n["max_notional"], "marginType": _margin_type(pos),
+        "isolatedMargin": money(n["iso_margin"]),
+        "isAutoAddMargin": "false",  # a string in v2, as live Binance sends it (a bool in symbolConfig)
+        "positionSide": pos.side, "notional": money(n["notional"]), "isolatedWallet": money(pos.isolated_wallet),
         "updateTime": pos.update_time,
     }
+
+
+def position_risk_v3(sim: Sim, acct: Account, pos: Position) -> dict:
+    n = _position_numbers(sim, acct, pos)
+    inst = n["inst"]
+    return {
+        "symbol": pos.symbol, "positionSide": pos.side, "positionAmt": inst.qty.fmt(pos.amt),
+        "entryPrice": decimal_text(n["entry"]), "breakEvenPrice": decimal_text(n["bep"]),
+        "markPrice": decimal_text(n["mark"]), "unRealizedProfit": money(n["upnl"]),
+        "liquidationPrice": decimal_text(n["liq"]), "isolatedMargin": money(n["iso_margin"]),
+        "notional": money(n["notional"]), "marginAsset": inst.quote, "isolatedWallet": money(pos.isolated_wallet),
+        "initialMargin": money(n["im"] + n["oim"]), "maintMargin": money(n["maint"]),
+        "positionInitialMargin": money(n["im"]), "openOrderInitialMargin": money(n["oim"]),
+        "adl": adl_quantile(sim, acct, pos), "bidNotional": money(n["bids"]), "askNotional": money(n["asks"]),
+        "updateTime": pos.update_time,
+    }
+
+
+def adl_quantile(sim: Sim, acct: Account, pos: Position) -> int:
+    """Binance's ADL queue light (0-4; 0 when flat). ExSim has no counterparties to rank
+    against, so it ranks the position against itself: unrealized PnL as a share of its margin,
+    a profitable highly leveraged position highest, as Binance's LeveragePnL ranking does."""
+    if not pos.amt:
+        return 0
+    m = sim.markets[pos.symbol]
+    upnl = Account.unrealized(m.inst, pos, m.mark)
+    margin = pos.isolated_wallet if pos.isolated else max(1, risk.cross_wallet(acct))
+    if upnl <= 0:
+        return 1
+    score = Fraction(upnl, max(1, margin)) * pos.leverage
+    return 2 if score < 1 else 3 if score < 5 else 4
+
+
+def listed_positions(sim: Sim, acct: Account, symbols: list[str], active_only: bool) -> list[Position]:
+    """The positions rows of positionRisk/account: each symbol's side(s) of the current mode;
+    `active_only`: those with a position or open orders (v3)."""
+    out = []
+    for symbol in symbols:
+        has_orders = any(o.symbol == symbol for o in acct.open_orders.values())
+        for pos in acct.sides(symbol):
+            if not active_only or pos.amt or has_orders:
+                out.append(pos)
+    return out
 
 
 def account_totals(sim: Sim, acct: Account) -> dict:
     upnl = sim.unrealized(acct)
     pos_im, ord_im = sim.initial_margin(acct)
-    maint = sum(_position_numbers(sim, acct, s)["maint"] for s in sim.markets)
+    maint = risk.total_maintenance(sim, acct)
     avail = sim.available(acct)
     return {
         "totalInitialMargin": money(pos_im + ord_im), "totalMaintMargin": money(maint),
         "totalWalletBalance": money(acct.wallet), "totalUnrealizedProfit": money(upnl),
         "totalMarginBalance": money(acct.wallet + upnl), "totalPositionInitialMargin": money(pos_im),
-        "totalOpenOrderInitialMargin": money(ord_im), "totalCrossWalletBalance": money(acct.wallet),
-        "totalCrossUnPnl": money(upnl), "availableBalance": money(avail), "maxWithdrawAmount": money(avail),
+        "totalOpenOrderInitialMargin": money(ord_im), "totalCrossWalletBalance": money(risk.cross_wallet(acct)),
+        "totalCrossUnPnl": money(risk.unrealized(sim, acct, cross_only=True)), "availableBalance": money(avail),
+        "maxWithdrawAmount": money(avail),
     }
 
 
@@ -196,25 +228,24 @@ def account_json(sim: Sim, acct: Account, version: int) -> dict:
     out.update(account_totals(sim, acct))
     out["assets"] = [asset_json(sim, acct, version == 2)]
     positions = []
-    for symbol in sim.markets:
-        pos = acct.position(symbol)
-        has_orders = any(o.symbol == symbol for o in acct.open_orders.values())
+    for pos in listed_positions(sim, acct, list(sim.markets), active_only=version != 2):
+        n = _position_numbers(sim, acct, pos)
+        qty = n["inst"].qty.fmt(pos.amt)
         if version == 2:
-            n = _position_numbers(sim, acct, symbol)
             positions.append({
-                "symbol": symbol, "initialMargin": money(n["im"] + n["oim"]), "maintMargin": money(n["maint"]),
+                "symbol": pos.symbol, "initialMargin": money(n["im"] + n["oim"]), "maintMargin": money(n["maint"]),
                 "unrealizedProfit": money(n["upnl"]), "positionInitialMargin": money(n["im"]),
                 "openOrderInitialMargin": money(n["oim"]), "leverage": str(pos.leverage),
-                "isolated": pos.margin_type == "ISOLATED", "entryPrice": decimal_text(n["entry"]),
-                "breakEvenPrice": decimal_text(n["bep"]), "maxNotional": "100000000", "bidNotional": "0",
-                "askNotional": "0", "positionSide": "BOTH", "positionAmt": n["inst"].qty.fmt(pos.amt),
-                "updateTime": pos.update_time})
-        elif pos.amt or has_orders:
-            n = _position_numbers(sim, acct, symbol)
+                "isolated": pos.isolated, "entryPrice": decimal_text(n["entry"]),
+                "breakEvenPrice": decimal_text(n["bep"]), "maxNotional": n["max_notional"],
+                "bidNotional": money(n["bids"]), "askNotional": money(n["asks"]), "positionSide": pos.side,
+                "positionAmt": qty, "updateTime": pos.update_time})
+        else:
             positions.append({
-                "symbol": symbol, "positionSide": "BOTH", "positionAmt": n["inst"].qty.fmt(pos.amt),
-                "unrealizedProfit": money(n["upnl"]), "isolatedMargin": "0", "notional": money(n["notional"]),
-                "isolatedWallet": "0", "initialMargin": money(n["im"] + n["oim"]),
-                "maintMargin": money(n["maint"]), "updateTime": pos.update_time})
+                "symbol": pos.symbol, "positionSide": pos.side, "positionAmt": qty,
+                "unrealizedProfit": money(n["upnl"]), "isolatedMargin": money(n["iso_margin"]),
+                "notional": money(n["notional"]), "isolatedWallet": money(pos.isolated_wallet),
+                "initialMargin": money(n["im"] + n["oim"]), "maintMargin": money(n["maint"]),
+                "updateTime": pos.update_time})
     out["positions"] = positions
     return out

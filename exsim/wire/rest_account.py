@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..engine.commands import SetLeverage, SetMarginType, SetPositionMode
+from ..engine import brackets as B
+from ..engine import money as M
+from ..engine.commands import ChangePositionMargin, SetLeverage, SetMarginType, SetMultiAssets, SetPositionMode
 from ..engine.errors import ExchangeError, bad_param
-from .format import account_json, balance_json, decimal_text, income_json, position_risk_v2, position_risk_v3
+from .format import (account_json, adl_quantile, balance_json, decimal_text, income_json, listed_positions,
+                     position_risk_v2, position_risk_v3)
 from .keys import AUTH, USER
 from .respond import json_response
 from .params import in_window, read_params
@@ -45,14 +48,15 @@ async def account_v3(request: web.Request) -> web.Response:
 @routes.get("/fapi/v2/positionRisk")
 async def position_risk(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    return json_response([position_risk_v2(sim, acct, s) for s in requested_symbols(sim, p)])
+    return json_response([position_risk_v2(sim, acct, pos)
+                          for pos in listed_positions(sim, acct, requested_symbols(sim, p), active_only=False)])
 
 
 @routes.get("/fapi/v3/positionRisk")
 async def position_risk_3(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    return json_response([position_risk_v3(sim, acct, s) for s in requested_symbols(sim, p)
-                          if acct.position(s).amt or any(o.symbol == s for o in acct.open_orders.values())])
+    return json_response([position_risk_v3(sim, acct, pos)
+                          for pos in listed_positions(sim, acct, requested_symbols(sim, p), active_only=True)])
 
 
 @routes.post("/fapi/v1/leverage")
@@ -61,7 +65,8 @@ async def leverage(request: web.Request) -> web.Response:
     symbol = p.symbol()
     lev = await apply(request, SetLeverage(account=acct.name, symbol=symbol,
                                              leverage=p.req_int("leverage", -(1 << 31), 1 << 31)))
-    return json_response({"leverage": lev, "maxNotionalValue": "100000000", "symbol": symbol})
+    cap = B.max_notional(sim.instrument(symbol).brackets, lev)
+    return json_response({"leverage": lev, "maxNotionalValue": M.text(cap, 0), "symbol": symbol})
 
 
 @routes.post("/fapi/v1/marginType")
@@ -91,6 +96,57 @@ async def set_dual(request: web.Request) -> web.Response:
 async def get_multi_assets(request: web.Request) -> web.Response:
     _, _, acct = await signed(request)
     return json_response({"multiAssetsMargin": acct.multi_assets})
+
+
+@routes.post("/fapi/v1/multiAssetsMargin")
+async def set_multi_assets(request: web.Request) -> web.Response:
+    p, _, acct = await signed(request)
+    if p.opt("multiAssetsMargin") is None:
+        p.req("multiAssetsMargin")
+    await apply(request, SetMultiAssets(account=acct.name, multi_assets=p.bool("multiAssetsMargin")))
+    return json_response(SUCCESS)
+
+
+@routes.post("/fapi/v1/positionMargin")
+async def position_margin(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    symbol = p.symbol()
+    kind = p.req_int("type", 1, 2)
+    amount = p.req("amount")
+    side = (p.opt("positionSide") or "BOTH").upper()
+    await apply(request, ChangePositionMargin(account=acct.name, symbol=symbol, position_side=side,
+                                              amount=amount, kind=kind))
+    return json_response({"amount": float(amount), "code": 200, "msg": "Successfully modify position margin.",
+                          "type": kind})
+
+
+@routes.get("/fapi/v1/positionMargin/history")
+async def position_margin_history(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    symbol = p.symbol()
+    sim.instrument(symbol)
+    kind = p.int("type", None, 1, 2)
+    start, end, limit = p.window(500, 500)
+    rows = [r for r in acct.margin_transfers if r[1] == symbol and (kind is None or r[3] == kind)
+            and in_window(r[0], start, end)][:limit]
+    return json_response([{"symbol": sym, "type": k, "deltaType": "USER_ADJUST", "amount": M.text(amount),
+                           "asset": "USDT", "time": t, "positionSide": side} for t, sym, side, k, amount in rows])
+
+
+@routes.get("/fapi/v1/adlQuantile")
+async def adl(request: web.Request) -> web.Response:
+    p, sim, acct = await signed(request)
+    out = []
+    for symbol in requested_symbols(sim, p):
+        if not any(pos.amt for pos in acct.sides(symbol)) and p.opt("symbol") is None:
+            continue
+        q = {pos.side: adl_quantile(sim, acct, pos) for pos in acct.sides(symbol)}
+        if acct.dual_side:
+            q = {"LONG": q["LONG"], "SHORT": q["SHORT"], "HEDGE": 0, "BOTH": 0}
+        else:
+            q = {"LONG": 0, "SHORT": 0, "BOTH": q["BOTH"]}
+        out.append({"symbol": symbol, "adlQuantile": q})
+    return json_response(out)
 
 
 @routes.get("/fapi/v1/commissionRate")
@@ -125,21 +181,30 @@ async def income(request: web.Request) -> web.Response:
 
 @routes.get("/fapi/v1/leverageBracket")
 async def leverage_bracket(request: web.Request) -> web.Response:
+    """The configured brackets (engine/brackets.py); numbers are JSON numbers, as Binance's."""
     p, sim, _ = await signed(request)
-    symbols = requested_symbols(sim, p)
     return json_response([{"symbol": s, "notionalCoef": 1.0, "brackets": [
-        {"bracket": 1, "initialLeverage": 125, "notionalCap": 50000, "notionalFloor": 0,
-         "maintMarginRatio": 0.004, "cum": 0.0},
-        {"bracket": 2, "initialLeverage": 100, "notionalCap": 100000000, "notionalFloor": 50000,
-         "maintMarginRatio": 0.005, "cum": 50.0}]} for s in symbols])
+        {"bracket": b.bracket, "initialLeverage": b.initial_leverage, "notionalCap": _number(b.cap),
+         "notionalFloor": _number(b.floor), "maintMarginRatio": float(b.mmr), "cum": float(M.usdt(b.cum))}
+        for b in sim.instrument(s).brackets]} for s in requested_symbols(sim, p)])
+
+
+def _number(units: int) -> int | float:
+    whole, frac = divmod(units, M.SCALE)
+    return whole if not frac else M.to_float(units)
 
 
 @routes.get("/fapi/v1/symbolConfig")
 async def symbol_config(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    return json_response([{"symbol": s, "marginType": acct.position(s).margin_type, "isAutoAddMargin": "false",
-                           "leverage": acct.position(s).leverage, "maxNotionalValue": "100000000"}
-                          for s in requested_symbols(sim, p)])
+    out = []
+    for s in requested_symbols(sim, p):
+        conf = acct.settings(s)
+        out.append({"symbol": s, "marginType": conf.margin_type,
+                    "isAutoAddMargin": False,  # a JSON boolean here, as live Binance sends it
+                    "leverage": conf.leverage,
+                    "maxNotionalValue": M.text(B.max_notional(sim.instrument(s).brackets, conf.leverage), 0)})
+    return json_response(out)
 
 
 @routes.get("/fapi/v1/accountConfig")

@@ -2,6 +2,8 @@
 bar, or part of one, that the clock has not replayed yet."""
 from __future__ import annotations
 
+from typing import Optional
+
 from aiohttp import web
 
 from ..engine.errors import ExchangeError, bad_param
@@ -9,7 +11,7 @@ from ..engine.market import Market
 from ..engine.sim import Sim
 from ..store import reader
 from ..timeutil import INTERVAL_MS, aggregates, period_end, period_open
-from .keys import AUTH, CLOCK, CONFIG, SIM, STORE
+from .keys import AUTH, CLOCK, CONFIG, FANOUT, SIM, STORE
 from .params import Params, read_params
 from .respond import json_response
 
@@ -95,16 +97,29 @@ def _fmt(x: float | None, decimals: int) -> str:
     return f"{(x or 0.0):.{decimals}f}"
 
 
-@routes.get("/fapi/v1/klines")
-async def klines(request: web.Request) -> web.Response:
-    p = await read_params(request)
-    sim, cfg = request.app[SIM], request.app[CONFIG]
-    symbol = p.symbol()
-    inst = sim.instrument(symbol)
+def kline_window(p: Params) -> tuple[str, Optional[int], Optional[int], int]:
+    """interval, startTime, endTime and limit as every klines-family route validates them."""
     interval = p.req("interval")
     if interval not in INTERVAL_MS:
         raise ExchangeError(-1120, "Invalid interval.")
     start, end, limit = p.window(500, 1500)
+    return interval, start, end, limit
+
+
+@routes.get("/fapi/v1/klines")
+async def klines(request: web.Request) -> web.Response:
+    p = await read_params(request)
+    symbol = p.symbol()
+    request.app[SIM].instrument(symbol)
+    return json_response(await kline_rows(request.app, symbol, *kline_window(p)))
+
+
+async def kline_rows(app: web.Application, symbol: str, interval: str, start: Optional[int],
+                     end: Optional[int], limit: int) -> list[list]:
+    """The /fapi/v1/klines rows of a (valid) symbol as of sim time; the other klines-family
+    routes (rest_market_extra.py) derive theirs from these, so all of them agree."""
+    sim, cfg = app[SIM], app[CONFIG]
+    inst = sim.instrument(symbol)
     base = cfg.interval
     # at or above the base interval, bars are built from the replayed base bars (as the streams
     # build them); a finer one is served from its own table where the database has one
@@ -113,15 +128,15 @@ async def klines(request: web.Request) -> web.Response:
     ims = INTERVAL_MS[interval]
     n_trades = cfg.ticks_per_bar * max(1, ims // cfg.interval_ms)
     # The replayed interval's recent bars are still in the clock's memory: no database trip.
-    recent = request.app[CLOCK].recent_bars(start, end, limit) if interval == base else None
+    recent = app[CLOCK].recent_bars(start, end, limit) if interval == base else None
     if recent is not None:
         f, px = inst.price.fmt, inst.price.to_float
         out = [[ts, f(o), f(h), f(l), f(c), _fmt(v, qd), ts + ims - 1, _fmt(v * px(c), 4), n_trades,
                 _fmt(v / 2, qd), _fmt(v * px(c) / 2, 4), "0"] for ts, o, h, l, c, v in recent]
     else:
         try:
-            rows = await request.app[STORE].query(reader.klines, symbol, interval, start, end, limit,
-                                                  sim.sim_time, build_from)
+            rows = await app[STORE].query(reader.klines, symbol, interval, start, end, limit,
+                                          sim.sim_time, build_from)
         except reader.NoData:
             raise ExchangeError(-1120, f"Invalid interval: no {interval} bars for {symbol} in this "
                                        f"database (the replay's base interval is {base}).") from None
@@ -149,7 +164,7 @@ async def klines(request: web.Request) -> web.Response:
                 out.append(row)
                 if len(out) > limit:
                     out.pop(0)
-    return json_response(out)
+    return out
 
 
 def _price_ticker(sim: Sim, symbol: str) -> dict:
@@ -218,8 +233,9 @@ async def ticker_24hr(request: web.Request) -> web.Response:
 
 def premium_index_item(sim: Sim, symbol: str) -> dict:
     m = sim.markets[symbol]
-    mark = m.inst.price.fmt(m.last)
-    return {"symbol": symbol, "markPrice": mark, "indexPrice": mark, "estimatedSettlePrice": mark,
+    mark = m.inst.price.fmt(m.mark or m.last)
+    return {"symbol": symbol, "markPrice": mark, "indexPrice": m.inst.price.fmt(m.last),
+            "estimatedSettlePrice": mark,
             "lastFundingRate": f"{float(m.last_funding_rate):.8f}", "interestRate": "0.00010000",
             "nextFundingTime": m.next_funding_time, "time": sim.sim_time}
 
@@ -249,19 +265,19 @@ async def funding_rate(request: web.Request) -> web.Response:
 
 @routes.get("/fapi/v1/depth")
 async def depth(request: web.Request) -> web.Response:
-    """Synthetic book: `limit` levels a tick apart from the bookTicker bid/ask, each holding
-    100x minQty more than the level before it (deterministic, documented, not a real book)."""
+    """The synthetic book of wire/depth_book.py as of sim time: the book the depth streams
+    publish, `lastUpdateId` one past its last update's `u` (the next event's `U`)."""
     p = await read_params(request)
-    sim, cfg = request.app[SIM], request.app[CONFIG]
+    sim = request.app[SIM]
     symbol = p.symbol()
     inst = sim.instrument(symbol)
     limit = p.int("limit", 500)
     if limit not in DEPTH_LIMITS:
         raise bad_param("limit")
-    bid, ask = book(sim.markets[symbol], cfg.spread_bps)
+    payloads = request.app[FANOUT].payloads[sim.markets[symbol].index]
+    upd = payloads.book_now()
+    bids, asks = payloads.depth.levels(limit)
     f, q = inst.price.fmt, inst.qty.fmt
-    step = inst.min_qty * 100
-    bids = [[f(bid - i), q(step * (i + 1))] for i in range(limit) if bid - i > 0]
-    asks = [[f(ask + i), q(step * (i + 1))] for i in range(limit)]
-    return json_response({"lastUpdateId": sim.bars_done, "E": sim.sim_time, "T": sim.sim_time,
-                          "bids": bids, "asks": asks})
+    return json_response({"lastUpdateId": upd.u + 1, "E": sim.sim_time, "T": sim.sim_time,
+                          "bids": [[f(px), q(qty)] for px, qty in bids],
+                          "asks": [[f(px), q(qty)] for px, qty in asks]})

@@ -26,9 +26,9 @@ import orjson
 from aiohttp import WSCloseCode
 
 from ..engine import money as M
-from ..engine.account import Position
-from ..engine.events import AccountUpdated, LeverageChanged, OrderUpdated
-from ..engine.orders import TRAILING_STOP_MARKET
+from ..engine.account import Account, Position
+from ..engine.events import AccountUpdated, LeverageChanged, MarginCalled, MultiAssetsChanged, OrderUpdated
+from ..engine.orders import LIQUIDATION, TRAILING_STOP_MARKET
 from ..engine.sim import Sim
 from .format import avg_price_text, decimal_text
 
@@ -141,21 +141,19 @@ class UserStream:
             elif kind is LeverageChanged:
                 self._send(lk.key, orjson.dumps({"e": "ACCOUNT_CONFIG_UPDATE", "E": ev.time, "T": ev.time,
                                                  "ac": {"s": ev.symbol, "l": ev.leverage}}))
+            elif kind is MultiAssetsChanged:
+                self._send(lk.key, orjson.dumps({"e": "ACCOUNT_CONFIG_UPDATE", "E": ev.time, "T": ev.time,
+                                                 "ai": {"j": ev.multi_assets}}))
+            elif kind is MarginCalled:
+                self._send(lk.key, self._margin_call(ev))
         for key, payload in finished.items():
             self._send(key, payload)
 
     def _send(self, key: str, payload: bytes) -> None:
-        from .ws import frame
-        raw = combined = None
-        for client in self.fanout.subs.get(key, ()):
-            if client.combined:
-                combined = combined or frame(b'{"stream":"' + key.encode() + b'","data":' + payload + b"}")
-                self.fanout.send(client, combined)
-            else:
-                raw = raw or frame(payload)
-                self.fanout.send(client, raw)
-            self.sent += 1
-            self.latency.append(time.perf_counter() - self.sim.log.changed_at)
+        n = self.fanout.send_event(key, payload)
+        if n:
+            self.sent += n
+            self.latency.extend([time.perf_counter() - self.sim.log.changed_at] * n)
 
     def latency_ms(self, reset: bool = False) -> dict:
         """p50 / p99 / max of change -> frame on the socket over the last frames written."""
@@ -187,6 +185,8 @@ class UserStream:
         elif x == "TRIGGERED":
             return [self._order_update(ev, "EXPIRED", "EXPIRED", as_conditional=True),
                     self._order_update(ev, "NEW", "NEW")]
+        if x == "TRADE" and o.orig_type == LIQUIDATION:
+            return [self._order_update(ev, "CALCULATED", o.status)]  # the exchange's order: no TRADE_LITE
         if x == "TRADE":
             out.append(self._trade_lite(ev))
         out.append(self._order_update(ev, x, o.status))
@@ -210,7 +210,7 @@ class UserStream:
             "l": q(t.qty) if t else "0", "z": q(o.executed), "L": p(t.price) if t else "0",
             "N": inst.quote, "n": money(t.fee) if t else "0", "T": ev.time, "t": t.trade_id if t else 0,
             "b": money(ev.bids), "a": money(ev.asks), "m": t.is_maker if t else False, "R": o.reduce_only,
-            "wt": o.working_type, "ot": o.orig_type, "ps": "BOTH", "cp": o.close_position,
+            "wt": o.working_type, "ot": o.orig_type, "ps": o.position_side, "cp": o.close_position,
             "pP": o.price_protect, "si": 0, "ss": 0, "rp": money(t.realized_pnl) if t else "0",
             "V": "NONE", "pm": "NONE", "gtd": o.good_till_date, "er": "0",
         }
@@ -233,7 +233,7 @@ class UserStream:
         p, q = inst.price.fmt, inst.qty.fmt
         body = {
             "caid": o.client_algo_id, "aid": o.algo_id, "at": "CONDITIONAL", "o": o.orig_type, "s": o.symbol,
-            "S": o.side, "ps": "BOTH", "f": o.time_in_force, "q": q(o.qty), "X": status,
+            "S": o.side, "ps": o.position_side, "f": o.time_in_force, "q": q(o.qty), "X": status,
             "ai": str(o.order_id) if o.triggered else "",
             "ap": avg_price_text(inst, o, inst.price.decimals) if o.executed else "0",
             "aq": q(o.executed), "act": o.type if o.triggered else "0", "tp": p(o.stop_price), "p": p(o.price),
@@ -246,19 +246,35 @@ class UserStream:
         positions = [self._position(pos, mark) for pos, mark in zip(ev.positions, ev.marks)]
         return orjson.dumps({"e": "ACCOUNT_UPDATE", "E": ev.time, "T": ev.time, "a": {
             "m": ev.reason,
-            "B": [{"a": "USDT", "wb": money(ev.wallet), "cw": money(ev.wallet), "bc": money(ev.change)}],
+            "B": [{"a": "USDT", "wb": money(ev.wallet), "cw": money(ev.wallet - ev.isolated),
+                   "bc": money(ev.change)}],
             "P": positions}})
+
+    def _margin_call(self, ev: MarginCalled) -> bytes:
+        out = {"e": "MARGIN_CALL", "E": ev.time}
+        if ev.cross_wallet is not None:
+            out["cw"] = money(ev.cross_wallet)
+        rows = []
+        for pos, mark, mm in zip(ev.positions, ev.marks, ev.maint):
+            inst = self.sim.instrument(pos.symbol)
+            rows.append({"s": pos.symbol, "ps": pos.side, "pa": inst.qty.fmt(pos.amt), "mt": pos.margin_type,
+                         "iw": money(pos.isolated_wallet), "mp": inst.price.fmt(mark),
+                         "up": money(_upnl(inst, pos, mark)), "mm": money(mm)})
+        out["p"] = rows
+        return orjson.dumps(out)
 
     def _position(self, pos: Position, mark: int) -> dict:
         inst = self.sim.instrument(pos.symbol)
         entry = pos.entry(inst)
         rate = self.sim.fee_model.taker_rate
         bep = 0 if not pos.amt else entry * (1 + rate) if pos.amt > 0 else entry * (1 - rate)
-        value = abs(pos.amt) * mark * inst.unit_notional
-        upnl = 0 if not pos.amt else value - pos.cost if pos.amt > 0 else pos.cost - value
         return {"s": pos.symbol, "pa": inst.qty.fmt(pos.amt), "ep": decimal_text(entry), "bep": decimal_text(bep),
-                "cr": money(pos.realized), "up": money(upnl),
-                "mt": "cross" if pos.margin_type == "CROSSED" else "isolated", "iw": "0", "ps": "BOTH"}
+                "cr": money(pos.realized), "up": money(_upnl(inst, pos, mark)),
+                "mt": "isolated" if pos.isolated else "cross", "iw": money(pos.isolated_wallet), "ps": pos.side}
+
+
+def _upnl(inst, pos: Position, mark: int) -> int:
+    return Account.unrealized(inst, pos, mark)
 
 
 async def _close(client: "Client", why: str) -> None:

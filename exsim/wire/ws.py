@@ -118,6 +118,7 @@ class Fanout(MarketListener):
         self._known: dict[str, tuple[str, list]] = {}
         self._kline_sql: dict[int, Optional[str]] = {}
         self.user = None  # wire.user_stream.UserStream: listenKeys are streams too
+        self.force = None  # wire.force_orders.ForceOrders: the liquidation streams
         self.on_markets()
 
     def on_markets(self) -> None:
@@ -140,7 +141,7 @@ class Fanout(MarketListener):
             return known[0]
         if self.user is not None and self.user.valid(name):  # a listenKey: the user-data stream
             return name
-        return None
+        return self.force.resolve(name) if self.force is not None else None
 
     def why_not(self, name: str) -> str:
         """Why `name` cannot be served, in words a user can act on."""
@@ -169,6 +170,21 @@ class Fanout(MarketListener):
     def add(self, client: Client) -> None:
         self.clients.add(client)
 
+    def send_event(self, stream: str, payload: bytes) -> int:
+        """An event-driven stream's payload (user data, forceOrder) to its subscribers, each of the
+        raw and combined frames encoded once; returns how many got it."""
+        raw = combined = None
+        n = 0
+        for client in self.subs.get(stream, ()):
+            if client.combined:
+                combined = combined or frame(b'{"stream":"' + stream.encode() + b'","data":' + payload + b"}")
+                self.send(client, combined)
+            else:
+                raw = raw or frame(payload)
+                self.send(client, raw)
+            n += 1
+        return n
+
     def starts_period(self, stream: str) -> bool:
         """True when subscribing `stream` starts building a coarser interval's bars (no one
         subscribes it yet): its open period then has to be read from the database first."""
@@ -193,7 +209,7 @@ class Fanout(MarketListener):
                 entries.append((sym, build))
             self.builders[stream] = entries
             self.pending.setdefault(stream, [])
-        if stream.lower().endswith("ticker") or "miniticker" in stream.lower():
+        if stream.lower().endswith(("ticker", "ticker@arr")):  # the 24 h tickers keep a rolling window
             for sym, _ in self.builders.get(stream, ()):
                 p = self.payloads[sym]
                 p.rolling = p.rolling or Rolling24h()
@@ -565,7 +581,7 @@ async def ws_raw(request: web.Request) -> web.WebSocketResponse:
     rest = request.match_info.get("streams", "")
     if rest == "stream":  # /ws/stream is the combined endpoint, as on Binance
         return await serve(request, _split(request.query.get("streams", "")), True)
-    names = _split(rest)
+    names = [n for n in _split(rest) if not n.isdigit()]  # ccxt.pro appends its connection number (/ws/0)
     if "listenKey" in request.query:
         names.append(request.query["listenKey"])
     return await serve(request, names, False)

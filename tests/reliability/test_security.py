@@ -156,8 +156,17 @@ SAFE_INTERPOLATIONS = {
                  "float literals; its text pieces are quoted by _sql_text",
         "close": "integers from INTERVAL_MS, or constant date_trunc text", "i": "enumerate() index",
         "cols": "constant column text with float(tick size from config)",
-        "count": "one of two constant aggregate texts (bar_range, steps_range)"},
+        "count": "one of two constant aggregate texts (bar_range, steps_range)",
+        "mark_cols": "constant column list or empty",
+        "mark_table(interval)": "mark_table(): 'mark_' + ohlc_table(interval), regex-checked",
+        "mark_table(base)": "as above, of the configured base interval"},
     "exsim/store/schema.py": {"table": "ohlc_table(interval), regex-checked"},
+    "exsim/store/market_extra_reader.py": {
+        "DAY_MS": "module integer constant", "OI_TABLE": "module constant table name",
+        "grid": "constant text with ? placeholders", "src": "bar_source() SQL: table names + integer constants"},
+    "exsim/store/trades_reader.py": {
+        "t": "float(tick size from config)", "src": "bar_source() SQL: table names + integer constants",
+        "'DESC' if newest_first else 'ASC'": "one of two keywords"},
     "exsim/store/spacing.py": {"table": "ohlc_table() or an existing table name from information_schema "
                                         "(bar_source's choice)", "SAMPLE_ROWS": "module constant"},
     "exsim/store/writer.py": {"table": "key of the module's _TABLES", "', '.join(cols)": "module column tuples",

@@ -24,7 +24,7 @@ CASES = [
     pytest.param({"interval": "3m"}, "ethusdt@kline_5m", ["interval 5m cannot be built from 3m bars"],
                  id="cannot-be-built"),
     pytest.param({}, "btcusdt@kline_7m", ["unknown interval '7m'"], id="unknown-interval"),
-    pytest.param({}, "btcusdt@depth20@100ms", ["unknown stream type", "btcusdt@depth20@100ms"],
+    pytest.param({}, "btcusdt@rpiDepth@500ms", ["unknown stream type", "btcusdt@rpiDepth@500ms"],
                  id="unknown-stream-type"),
 ]
 
