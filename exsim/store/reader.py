@@ -138,12 +138,12 @@ def _union(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: str,
     for i, symbol in enumerate(symbols):
         src, p = bar_source(con, symbol, interval)
         if ticks is None:
-            cols = "ts"
+            cols = "b.ts"
         else:
             t = float(ticks[i])
-            cols = (f"b.ts, CAST(round(open / {t}) AS BIGINT) AS o, CAST(round(high / {t}) AS BIGINT) AS h, "
-                    f"CAST(round(low / {t}) AS BIGINT) AS l, CAST(round(close / {t}) AS BIGINT) AS c, "
-                    f"CAST(volume AS DOUBLE) AS v")
+            cols = (f"b.ts, CAST(round(b.open / {t}) AS BIGINT) AS o, CAST(round(b.high / {t}) AS BIGINT) AS h, "
+                    f"CAST(round(b.low / {t}) AS BIGINT) AS l, CAST(round(b.close / {t}) AS BIGINT) AS c, "
+                    f"CAST(b.volume AS DOUBLE) AS v")
         if marks is not None and any(marks):
             if marks[i]:
                 cols += "".join(f", coalesce(CAST(round(mk.{c} / {t}) AS BIGINT), 0) AS {n}"

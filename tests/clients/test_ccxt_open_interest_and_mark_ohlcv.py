@@ -1,6 +1,6 @@
 """ccxt 4.5.90 (binanceusdm, unchanged) against a real ExSim server: fetch_open_interest,
-fetch_open_interest_history and fetch_ohlcv with params={'price': 'index'} and
-{'price': 'premiumIndex'} parse ExSim's answers into what ExSim served.
+fetch_open_interest_history and fetch_ohlcv with params={'price': 'index'}, {'price': 'mark'}
+and {'price': 'premiumIndex'} parse ExSim's answers into what ExSim served.
 
 Pointed at ExSim as docs/clients.md says: every `fapi*` entry of `exchange.urls["api"]`
 (fapiData, /futures/data, included) rewritten to the server, `options.fetchCurrencies` off.
@@ -61,6 +61,7 @@ def test_open_interest_and_its_history(server):
 
 
 @pytest.mark.parametrize("price, path", [("index", "/fapi/v1/indexPriceKlines"),
+                                         ("mark", "/fapi/v1/markPriceKlines"),
                                          ("premiumIndex", "/fapi/v1/premiumIndexKlines")])
 def test_fetch_ohlcv_of_another_price(server, price, path):
     server.step(59)
@@ -71,7 +72,7 @@ def test_fetch_ohlcv_of_another_price(server, price, path):
     assert [c[0] for c in candles] == [r[0] for r in served] == [served[0][0] + k * 5 * MIN for k in range(6)]
     assert [c[1:5] for c in candles] == [[float(x) for x in r[1:5]] for r in served]
     assert all(c[5] == 0 for c in candles)  # the volume slot is "0" on these klines
-    if price == "index":  # the index is the contract's own price here
+    if price in ("index", "mark"):  # no index or mark data loaded: both are the contract's own price
         trades = ex.fetch_ohlcv(UNIFIED, "5m", limit=6)
         assert [c[:5] for c in candles] == [c[:5] for c in trades]
     else:
