@@ -34,9 +34,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import benchlib  # noqa: E402
 import clientside  # noqa: E402
+import depth_fanout  # noqa: E402
 import httpload  # noqa: E402
 import userstream  # noqa: E402
 import wsload  # noqa: E402
+import ws_api_rtt  # noqa: E402
 from benchlib import DAY_MS, MINUTE_MS, T0  # noqa: E402
 
 KLINE_PATH = "/ws/btcusdt@kline_1m"
@@ -463,7 +465,7 @@ class Suite:
 
     def run(self) -> None:
         print(f"datasets ready in {self.setup_seconds:.1f} s; work dir {self.work}", flush=True)
-        need_gw = any(self.wanted(s) for s in ("replay", "fan-out", "order", "user"))
+        need_gw = any(self.wanted(s) for s in ("replay", "fan-out", "order", "user", "depth", "ws api"))
         if need_gw:
             with benchlib.gateway(self.db3y, self.work) as gw:
                 if self.wanted("replay"):
@@ -478,6 +480,10 @@ class Suite:
                         self.timed("throughput", self.scenario_throughput, gw, gw_auth)
                 if self.wanted("user") and not benchlib.TREE:  # new in issue 17
                     self.timed("user stream", self.scenario_user_stream, gw)
+                if self.wanted("depth") and not benchlib.TREE:  # new in issue 19
+                    self.timed("depth fan-out", depth_fanout.scenario, self, gw, Row)
+                if (self.wanted("ws api") or self.wanted("order")) and not benchlib.TREE:
+                    self.timed("ws api", ws_api_rtt.scenario, self, gw, Row)
         if self.wanted("symbols") and not benchlib.TREE:  # new in issue 15: the old code has no such mode
             self.timed("many symbols", self.scenario_symbols)
         if self.wanted("intervals") and not benchlib.TREE:
@@ -522,7 +528,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "exsim-bench-data"),
                     help="where the synthetic datasets are generated once and kept")
     ap.add_argument("--only", nargs="*", help="run the scenarios whose name contains one of these words "
-                    "(replay, fan-out, order, user, symbols, intervals, memory, writer)")
+                    "(replay, fan-out, order, user, depth, ws api, symbols, intervals, memory, writer)")
     ap.add_argument("--compare", metavar="TREE", help="also run the gateway scenarios on another checkout of "
                     "ExSim (e.g. a `git worktree` of the previous commit) and print both side by side")
     ns = ap.parse_args(argv)
