@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def margin_call(sim: "Sim", acct: Account, watch: risk.Watch) -> None:
     acct.margin_call = True
+    sim.risk_epoch += 1
     marks = [sim.markets[p.symbol].mark for p in watch.group]
     maint = [risk.maintenance(sim.instruments[p.symbol], p, mk) for p, mk in zip(watch.group, marks)]
     sim.log.append(MarginCalled(time=sim.sim_time, account=acct.name,
@@ -58,6 +59,7 @@ def liquidate(sim: "Sim", acct: Account, watch: risk.Watch) -> None:
     _cover_deficit(sim, acct, symbol)
     sim._track_exposure(acct)
     acct.margin_call = False
+    sim.risk_epoch += 1
 
 
 def _cascade(sim: "Sim", acct: Account) -> None:
@@ -92,6 +94,7 @@ def _close_position(sim: "Sim", acct: Account, pos: Position, price: int) -> Non
     margin_left = (pos.isolated_wallet if pos.isolated else risk.cross_wallet(acct)) + realized
     fee = min(risk.fee(inst, price, qty), max(0, margin_left))
     acct.apply_fill(inst, pos, 1 if side == BUY else -1, price, qty, fee, now)
+    sim.risk_epoch += 1
     sim.insurance_fund += fee
     order.executed, order.cum_quote_units, order.status = qty, price * qty, FILLED
     trade = Trade(trade_id=sim.draw_trade_id(), order_id=oid, symbol=pos.symbol, side=side, price=price, qty=qty,
@@ -113,7 +116,7 @@ def _cover_deficit(sim: "Sim", acct: Account, symbol: str) -> None:
     if deficit <= 0:
         return
     acct.wallet += deficit
-    acct.version += 1
+    sim.touch(acct)
     sim.insurance_fund -= deficit
     sim._income(acct, symbol, "INSURANCE_CLEAR", deficit, sim.sim_time)
     sim.log.append(AccountUpdated(time=sim.sim_time, account=acct.name, reason="INSURANCE_CLEAR",

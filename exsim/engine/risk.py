@@ -198,7 +198,10 @@ class Watch(NamedTuple):
 
 class RiskWatch:
     """Levels per (account, symbol), recomputed only when they can have changed: the account
-    changed (`Account.version`), or, for a cross contract, another symbol's mark moved."""
+    changed (`Account.version`), or, for a cross contract, another symbol's mark moved.
+
+    Per symbol it also keeps the nearest levels of all accounts as two integer bounds, so the
+    price segments that reach none of them (nearly all) cost two comparisons."""
 
     def __init__(self, sim: "Sim") -> None:
         self.sim = sim
@@ -206,6 +209,32 @@ class RiskWatch:
 
     def clear(self) -> None:
         self._cache.clear()
+        for m in self.sim.by_index:
+            m.risk_bounds = None
+
+    def _marks_matter(self, accounts: list[Account]) -> bool:
+        """Whether an account holds cross positions in several symbols (its levels then move
+        with the other symbols' marks)."""
+        return any(len({p.symbol for p in a.positions.values() if p.amt and not p.isolated}) > 1
+                   for a in accounts)
+
+    def _reach(self, accounts: list[Account], symbol: str) -> tuple[float, float]:
+        """A segment whose low is above `low` and whose high is below `high` reaches no level
+        (an account waiting to recover from a margin call is always checked)."""
+        low, high = float("-inf"), float("inf")
+        for acct in accounts:
+            if acct.margin_call:
+                return float("inf"), float("-inf")
+            for w in self.watches(acct, symbol):
+                for lvl in (w.liq, w.call):
+                    if lvl is None:
+                        continue
+                    t = lvl.ticks
+                    if lvl.falling:
+                        low = max(low, t.numerator // t.denominator)
+                    else:
+                        high = min(high, -((-t.numerator) // t.denominator))
+        return low, high
 
     def watches(self, acct: Account, symbol: str) -> list[Watch]:
         sim = self.sim
@@ -223,6 +252,19 @@ class RiskWatch:
     def check(self, accounts: Iterable[Account], symbol: str, low: int, high: int, close: int) -> list:
         """(account, watch, what) for each contract the mark path low..high reaches: what is
         "call" (margin ratio at MARGIN_CALL_RATIO, first time) or "liquidate"."""
+        accounts = list(accounts)
+        sim = self.sim
+        m = sim.markets[symbol]
+        # the nearest levels, valid while nothing they depend on changes: no account change
+        # (sim.risk_epoch) and, when an account holds cross positions in several symbols, the
+        # same marks (Sim.on_segment skips this call while a segment stays inside them)
+        b = m.risk_bounds
+        marks = [x.mark for x in sim.by_index]
+        if b is None or b[0] != sim.risk_epoch or (b[1] is not None and b[1] != marks):
+            low_b, high_b = self._reach(accounts, symbol)
+            m.risk_bounds = b = (sim.risk_epoch, marks if self._marks_matter(accounts) else None, low_b, high_b)
+        if low > b[2] and high < b[3]:
+            return []
         hits = []
         for acct in accounts:
             pos = acct.positions
@@ -238,6 +280,7 @@ class RiskWatch:
                         hits.append((acct, w, "call"))
                 elif w.call is not None and acct.margin_call and not reached(w.call, close, close):
                     acct.margin_call = False  # recovered: the next approach warns again
+                    self.sim.risk_epoch += 1
         return hits
 
 

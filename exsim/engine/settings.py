@@ -46,7 +46,7 @@ def set_leverage(sim: "Sim", acct: Account, symbol: str, leverage: int) -> int:
         for p in positions:
             p.leverage = old
         raise ExchangeError(-2028, "Leverage is smaller than permitted: insufficient margin balance.")
-    acct.version += 1
+    sim.touch(acct)
     sim.log.append(LeverageChanged(time=sim.sim_time, account=acct.name, symbol=symbol, leverage=leverage))
     return leverage
 
@@ -65,7 +65,7 @@ def set_margin_type(sim: "Sim", acct: Account, symbol: str, margin_type: str) ->
     for p in positions:
         p.margin_type = margin_type
         p.isolated_wallet = 0
-    acct.version += 1
+    sim.touch(acct)
     sim.log.append(MarginTypeChanged(time=sim.sim_time, account=acct.name, symbol=symbol, margin_type=margin_type))
     return margin_type
 
@@ -126,7 +126,7 @@ def change_position_margin(sim: "Sim", acct: Account, symbol: str, side: str, am
         if amount > pos.isolated_wallet + min(0, upnl) - keep:
             raise ExchangeError(-4051, "Isolated balance insufficient.")
         pos.isolated_wallet -= amount
-    acct.version += 1
+    sim.touch(acct)
     acct.margin_transfers.append((sim.sim_time, symbol, side, kind, amount))
     sim.log.append(MarginTransferred(time=sim.sim_time, account=acct.name, symbol=symbol, position_side=side,
                                      amount=amount, kind=kind))

@@ -68,6 +68,7 @@ class Sim:
         self.accounts: dict[str, Account] = {}
         self._exposed: dict[str, Account] = {}  # accounts with a position, in account order
         self.risk = risk.RiskWatch(self)
+        self.risk_epoch = 0  # bumped by every change a liquidation level depends on (touch)
         self.insurance_fund = 0  # money units: clearance fees in, deficits out (engine/liquidation.py)
         self.amendments, self.countdowns = Amendments(), Countdowns()  # per run (start_run)
         self.reset_accounts()
@@ -229,7 +230,9 @@ class Sim:
         if not m.has_mark_data:
             m.mark = sc
             if self._exposed:
-                self._check_risk(m, sl, sh, sc)
+                b = m.risk_bounds  # (epoch, marks or None, low, high): RiskWatch.check
+                if b is None or b[0] != self.risk_epoch or sl <= b[2] or sh >= b[3] or b[1] is not None:
+                    self._check_risk(m, sl, sh, sc)
         elif final:  # the bar's mark kline, once the bar has closed (no look-ahead)
             mk = m.mark_bars.get(ts)
             if mk is not None and mk[2]:
@@ -258,6 +261,11 @@ class Sim:
                 liquidation.margin_call(self, acct, watch)
             else:
                 liquidation.liquidate(self, acct, watch)
+
+    def touch(self, acct: Account) -> None:
+        """`acct` changed in a way its liquidation levels depend on (engine/risk.py)."""
+        acct.version += 1
+        self.risk_epoch += 1
 
     def draw_order_id(self) -> int:
         oid = self._next_order_id
@@ -291,7 +299,7 @@ class Sim:
                 if pos.isolated:
                     pos.isolated_wallet -= pay
                 acct.update_time = when
-                acct.version += 1
+                self.touch(acct)
                 self._income(acct, symbol, "FUNDING_FEE", -pay, when)
                 listed = [copy.copy(pos)] if pos.isolated else []  # Binance lists only isolated ones
                 self.log.append(AccountUpdated(time=when, account=acct.name, reason="FUNDING_FEE",
@@ -467,6 +475,7 @@ class Sim:
         notional = inst.notional(price, qty)
         fee = self.fee_model.fee(notional, is_maker)
         realized = acct.apply_fill(inst, pos, order.sign, price, qty, fee, now)
+        self.risk_epoch += 1
         order.executed += qty
         order.cum_quote_units += price * qty
         order.update_time = now
