@@ -112,6 +112,13 @@ class Config(_Base):
     conditional_on_order_endpoint: bool = True  # legacy stop orders on /fapi/v1/order
     funding_rate: float = 0.0001  # used every 8 h when the database has no funding rows
     spread_bps: float = 1.0  # synthetic bookTicker / depth spread
+    # fill realism (engine/matching.py; every option off by default)
+    fill_resolution: Union[str, None] = None  # e.g. "1m": resting orders of coarser bars resolved on 1m bars
+    limit_fill: Literal["touch", "through"] = "touch"  # through: the price must trade a tick beyond the limit
+    max_participation: float = 0.0  # share of a bar's volume the orders may take; 0 = unlimited
+    latency_ms: float = 0.0  # an order reaches the book this long (sim time) after it is accepted
+    latency_jitter_ms: float = 0.0  # plus a uniform 0..jitter, drawn from latency_seed
+    latency_seed: int = 7
     auth: Literal["off", "verify"] = "off"
     api_keys: list[ApiKey] = []
     admin_token: str = ""
@@ -263,6 +270,14 @@ def _validate(cfg: Config, where) -> None:
         fail("speed", 'bars per second >= 0 or "max"')
     if not 1 <= cfg.ticks_per_bar <= 1000:
         fail("ticks_per_bar", "an integer 1-1000")
+    if cfg.fill_resolution is not None and (cfg.fill_resolution not in INTERVAL_MS
+                                            or INTERVAL_MS[cfg.fill_resolution] >= INTERVAL_MS.get(cfg.interval, 0)):
+        fail("fill_resolution", "an interval finer than `interval`, such as \"1m\"")
+    if not 0 <= cfg.max_participation <= 1:
+        fail("max_participation", "a share of the bar volume, 0 (unlimited) to 1")
+    for key in ("latency_ms", "latency_jitter_ms"):
+        if not 0 <= getattr(cfg, key) <= 3_600_000:
+            fail(key, "milliseconds >= 0")
     if not 1 <= cfg.default_leverage <= 125:
         fail("default_leverage", "an integer 1-125")
     bounds = {}

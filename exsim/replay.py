@@ -121,7 +121,7 @@ class Replay:
         ticks = [Decimal(cfg.symbol_spec(s).tick_size) for s in symbols]
         marks = await self.db.query(reader.mark_symbols, symbols, interval)
         feed = self._chunks(self.db.bar_feed(symbols, interval, first, end_ms, ticks, payload=self.payload_sql,
-                                             marks=marks))
+                                             marks=marks, fine=cfg.fill_resolution))
 
         async def open_run() -> None:  # runs inside the clock's step: the switch is atomic for clients
             if sim.run_id:

@@ -62,6 +62,7 @@ class Trade(msgspec.Struct, frozen=True, gc=False):
     is_maker: bool
     time: int
     position_side: str = "BOTH"
+    ambiguous: bool = False  # its segment reached orders of the account on both sides of the path
 
 
 class Income(msgspec.Struct, frozen=True, gc=False):

@@ -29,6 +29,9 @@ class BarChunk(msgspec.Struct):
     mark_high: Optional[list[int]] = None
     mark_low: Optional[list[int]] = None
     mark: Optional[list[int]] = None  # close
+    # per row, its bars at fill_resolution (o, h, l, c ticks, volume), in time order: the
+    # clock replays a bar as these segments when orders or positions are open
+    sub: Optional[list[list[tuple]]] = None
 
     def __len__(self) -> int:
         return len(self.ts)

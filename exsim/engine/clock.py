@@ -50,6 +50,8 @@ class Clock:
         # a step being replayed tick by tick: per row (sym, ts, o, v, segments, [hi, lo])
         self._segments: list = []
         self._seg_j = 0
+        self._seg_n = 0  # segments of the longest row of the current step
+        self._seg_refined = False  # the current step's segments are finer bars (fill_resolution)
         self._ticks_done = 0
         # wall seconds a step cost in the last "max" batch, and the part of it spent publishing
         # its events after the batch (an account's equity mark is an event): sizes the next
@@ -261,7 +263,8 @@ class Clock:
 
     def _advance_bars(self, n: int, allow_jump: bool) -> int:
         """Replay up to n whole steps from the current chunk; returns how many."""
-        if self.ticks_per_bar > 1 or self._segments:
+        refine = self._chunk is not None and self._chunk.sub is not None and not self.sim.trading_idle
+        if self.ticks_per_bar > 1 or self._segments or refine:
             count = 0
             while count < n and self._chunk is not None and (self._segments or self._i < len(self._chunk)):
                 while not self._advance_tick():
@@ -301,27 +304,47 @@ class Clock:
         if not self._segments:
             c = self._chunk
             i, j = c.step_rows(self._step)
-            self._segments = [(c.symbol_at(k), c.ts[k], c.open[k], c.volume[k],
-                               tick_segments(c.open[k], c.high[k], c.low[k], c.close[k], self.ticks_per_bar),
-                               [c.open[k], c.open[k]]) for k in range(i, j)]
+            self._segments = [self._row_segments(c, k) for k in range(i, j)]
             self._seg_j = 0
+            self._seg_n = max(len(row[4]) for row in self._segments)
+            self._seg_refined = c.sub is not None
             self._i, self._step = j, self._step + 1
         j = self._seg_j
         self._seg_j += 1
-        n = self.ticks_per_bar
-        final = self._seg_j == n
+        final = self._seg_j == self._seg_n
         now = 0
-        for sym, ts, bo, bv, segments, extremes in self._segments:
+        for sym, ts, bo, volumes, segments, extremes in self._segments:
+            n = len(segments)
+            if j >= n:  # this symbol's bar had fewer finer bars: it has closed already
+                continue
             so, sh, sl, sc = segments[j]
             extremes[0], extremes[1] = max(extremes[0], sh), min(extremes[1], sl)
-            now = ts + (self.interval_ms * self._seg_j) // n
-            self.sim.on_segment(sym, ts, so, sh, sl, sc, bo, extremes[0], extremes[1], bv * self._seg_j / n,
-                                final, now)
-        self._ticks_done += 1
+            now = ts + (self.interval_ms * (j + 1)) // n
+            self.sim.on_segment(sym, ts, so, sh, sl, sc, bo, extremes[0], extremes[1], volumes[j], j + 1 == n, now)
+        # pacing counts ticks_per_bar ticks a bar: a bar replayed on its finer bars counts once
+        self._ticks_done += (self.ticks_per_bar if final else 0) if self._seg_refined else 1
         if final:
             self._segments = []
             self.sim.step_done(now)
         return final
+
+    def _row_segments(self, c: BarChunk, k: int) -> tuple:
+        """(symbol, open ts, open, volume so far per segment, segments, [high, low] so far) of
+        row k: its finer bars when the chunk carries them (fill_resolution: the path is data),
+        else ticks_per_bar pieces of the assumed path."""
+        o, h, l, cl, v = c.open[k], c.high[k], c.low[k], c.close[k], c.volume[k]
+        fine = c.sub[k] if c.sub is not None else None
+        if fine:
+            segments = [(fo, fh, fl, fc) for fo, fh, fl, fc, _ in fine]
+            volumes, total = [], 0.0
+            for *_, fv in fine:
+                total += fv
+                volumes.append(total)
+        else:
+            n = self.ticks_per_bar
+            segments = tick_segments(o, h, l, cl, n)
+            volumes = [v * (j + 1) / n for j in range(n)]
+        return (c.symbol_at(k), c.ts[k], o, volumes, segments, [o, o])
 
     def _reanchor(self) -> None:
         self._anchor = (self._now(), self._ticks_done)

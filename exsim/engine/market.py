@@ -22,6 +22,7 @@ class Market:
         self.mark = 0
         self.has_mark_data = False
         self.mark_bars: dict[int, tuple[int, int, int]] = {}  # open ts -> mark (high, low, close), this chunk
+        self.arrived: list = []  # orders that reached the book during the current segment (latency)
         self.risk_bounds: tuple | None = None  # engine/risk.py RiskWatch.check's, for the fast path
         self.bar: Optional[tuple] = None  # (ts, o, h, l, c, v) of the current/last bar so far
         self.bar_final = True

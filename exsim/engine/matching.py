@@ -20,9 +20,17 @@ to is already in the past, so nothing fills on prices the bot has already seen (
 | TRAILING_STOP_MARKET BUY        | mirror: lowest price since activation, rise of callbackRate % | same | taker |
 
 A conditional order whose trigger is already met on arrival is rejected with -2021.
-Liquidity is unlimited: an order that fills, fills completely (no partial fills from volume).
+Liquidity is unlimited (an order that fills, fills completely) unless `max_participation` caps
+what the orders of a symbol may take of a bar's volume (engine/liquidity.py): the rest of a LIMIT
+then rests PARTIALLY_FILLED and fills over later bars; a MARKET or IOC remainder expires.
+`limit_fill = "through"`: a resting LIMIT fills only when the path trades one tick beyond its
+price (BUY: low < price), still at its own price.
 When one segment could fill several orders they fill in path order (the fraction of the path
-at which each condition is first met); ties go to the older order.
+at which each condition is first met); ties go to the older order. When one segment reaches
+orders of one account on both sides of the path (say a take-profit above and a stop below), the
+assumed path decides which comes first: those fills are flagged `ambiguous`. With
+`fill_resolution` (e.g. 1m under a 1h replay) the segments are the finer bars themselves, so the
+path is data down to that resolution (the clock, engine/clock.py).
 workingType MARK_PRICE and CONTRACT_PRICE both watch the replayed price: the bar close is
 used as mark price.
 
@@ -135,17 +143,28 @@ def trailing_event(order: Order, points: Points, start: float = 0.0) -> Optional
     return None
 
 
-def next_event(order: Order, points: Points, start: float = 0.0) -> Optional[Event]:
-    """When (if at all) this segment fills or triggers the order."""
+def next_event(order: Order, points: Points, start: float = 0.0, through: bool = False) -> Optional[Event]:
+    """When (if at all) this segment fills or triggers the order (`through`: a LIMIT needs the
+    price one tick beyond its own)."""
     if not order.triggered and order.orig_type == TRAILING_STOP_MARKET:
         return trailing_event(order, points, start)
     if not order.triggered and order.orig_type in (STOP, STOP_MARKET, TAKE_PROFIT, TAKE_PROFIT_MARKET):
         hit = touch(points, order.stop_price, stop_rises(order), start)
         return None if hit is None else Event(hit[0], "trigger", int(hit[1]))
     if order.type == LIMIT:
-        hit = touch(points, order.price, rising=order.side != BUY, start=start)
+        level = order.price + (0 if not through else (-1 if order.side == BUY else 1))
+        hit = touch(points, level, rising=order.side != BUY, start=start)
         return None if hit is None else Event(hit[0], "fill", order.price)
     return None
+
+
+def rises(order: Order, ev: Event) -> bool:
+    """Whether the path had to rise to reach this event (else fall)."""
+    if ev.kind == "fill":
+        return order.side != BUY  # a resting SELL is reached from below
+    if order.orig_type == TRAILING_STOP_MARKET:
+        return order.side == BUY
+    return stop_rises(order)
 
 
 # --- one segment --------------------------------------------------------------------------
@@ -153,7 +172,9 @@ def next_event(order: Order, points: Points, start: float = 0.0) -> Optional[Eve
 class Executor:
     """What matching needs from the account side (implemented by Sim)."""
 
-    def fill(self, order: Order, price: int, is_maker: bool) -> None: ...
+    through = False  # limit_fill = "through"
+
+    def fill(self, order: Order, price: int, is_maker: bool, ambiguous: bool = False) -> None: ...
     def trigger(self, order: Order) -> None: ...
     def slip(self, ticks: int, is_buy: bool) -> int: ...
 
@@ -161,27 +182,40 @@ class Executor:
 def match_segment(orders: Iterable[Order], o: int, h: int, l: int, c: int, ex: Executor) -> None:
     """Fill/trigger the open orders that this segment reaches, in path order."""
     points = path_points(o, h, l, c)
+    through = ex.through
     heap: list[tuple[float, int, Event, Order]] = []
     for order in orders:
-        ev = next_event(order, points)
+        ev = next_event(order, points, 0.0, through)
         if ev is not None:
             heap.append((ev.frac, order.order_id, ev, order))
+    ambiguous = _both_sides(heap) if len(heap) > 1 else set()
     heapq.heapify(heap)
     while heap:
         frac, oid, ev, order = heapq.heappop(heap)
         if not order.is_open:  # cancelled/expired by an earlier fill in this segment
             continue
+        amb = order.account in ambiguous
         if ev.kind == "fill":
-            ex.fill(order, order.price, True)
+            ex.fill(order, order.price, True, amb)
             continue
         ex.trigger(order)
         if not order.is_open:
             continue
         if order.type == MARKET:
-            ex.fill(order, ex.slip(ev.price, order.side == BUY), False)
+            ex.fill(order, ex.slip(ev.price, order.side == BUY), False, amb)
         elif limit_marketable(order.side, order.price, ev.price):
-            ex.fill(order, taker_price(order.side, ev.price, order.price, ex.slip), False)
+            ex.fill(order, taker_price(order.side, ev.price, order.price, ex.slip), False, amb)
         else:
-            nxt = next_event(order, points, frac)
+            nxt = next_event(order, points, frac, through)
             if nxt is not None:
                 heapq.heappush(heap, (nxt.frac, oid, nxt, order))
+
+
+def _both_sides(events: list[tuple[float, int, Event, Order]]) -> set[str]:
+    """Accounts with events in this segment that need the price to rise and others that need it
+    to fall: for them the assumed path decided the order."""
+    up: set[str] = set()
+    down: set[str] = set()
+    for _, _, ev, order in events:
+        (up if rises(order, ev) else down).add(order.account)
+    return up & down

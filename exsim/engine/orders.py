@@ -57,6 +57,8 @@ class Order(msgspec.Struct, kw_only=True, gc=False):
     trigger_time: int = 0
     good_till_date: int = 0
     position_side: str = "BOTH"  # LONG / SHORT in hedge mode
+    ambiguous: bool = False  # a fill of it depended on the assumed intra-bar path (matching.py)
+    latency_ms: int = 0  # sim time between acceptance and reaching the book (config latency_ms)
 
     @property
     def is_open(self) -> bool:

@@ -32,9 +32,12 @@ from .errors import ExchangeError, bad_param, missing_param, reject
 from .events import (AccountUpdated, EquityMarked, EventLog, FundingSettled, IncomeBooked, MarketListener,
                      OrderUpdated, RunStarted, RunStatus)
 from .fees import BpsSlippage, MakerTakerFee
+from .bars import path_points, point_at
 from .instrument import Instrument
+from .latency import Latency
+from .liquidity import VolumeCap
 from .market import Market
-from .orders import BUY, CANCELED, CONDITIONAL, EXPIRED, FILLED, LIMIT, MARKET, Order
+from .orders import BUY, CANCELED, CONDITIONAL, EXPIRED, FILLED, LIMIT, MARKET, PARTIALLY_FILLED, Order
 from .amend import Amendments, modify  # order amendments (PUT /fapi/v1/order) and their history
 from .commands import ModifyOrder, SetCountdownCancel
 from .countdown import Countdowns  # countdownCancelAll, in sim time
@@ -69,6 +72,10 @@ class Sim:
         self._exposed: dict[str, Account] = {}  # accounts with a position, in account order
         self.risk = risk.RiskWatch(self)
         self.risk_epoch = 0  # bumped by every change a liquidation level depends on (touch)
+        # fill realism, off by default (engine/liquidity.py, engine/latency.py, matching.py)
+        self.liquidity = VolumeCap(cfg.max_participation) if cfg.max_participation else None
+        self.latency = Latency(cfg.latency_ms, cfg.latency_jitter_ms, cfg.latency_seed)
+        self.ambiguous_fills = 0
         self.insurance_fund = 0  # money units: clearance fees in, deficits out (engine/liquidation.py)
         self.amendments, self.countdowns = Amendments(), Countdowns()  # per run (start_run)
         self.reset_accounts()
@@ -105,6 +112,10 @@ class Sim:
         self._client_ids = random.Random(CLIENT_ID_SEED)
         self._next_order_id = self._next_trade_id = self._next_tran_id = 1
         self.insurance_fund = 0
+        self.ambiguous_fills = 0
+        self.latency.reset()
+        if self.liquidity is not None:
+            self.liquidity.reset()
         self.run_status = "running"
         self.bars_done = 0
         self.sim_time = start_ms
@@ -221,11 +232,20 @@ class Sim:
         `ts`, which is known so far as (bo, bh, bl, sc, bv); `now` is the sim time at the
         segment's end (fills inside the segment happen then)."""
         m = self.by_index[sym]
+        if self.liquidity is not None:
+            self.liquidity.on_segment(m.inst.symbol, ts, bv)
+        if self.latency.in_flight.get(m.inst.symbol):
+            self._deliver(m, so, sh, sl, sc, now)
         self.sim_time = now
         if now >= self.countdowns.next_at:  # a countdownCancelAll ran out: cancel before matching
             self.countdowns.fire(self, now)
         if m.book:
             m.book.match(so, sh, sl, sc, _Executor(self, m))
+        if m.arrived:  # arrived during this segment (latency): in the book from the next one
+            for order in m.arrived:
+                if order.is_open:
+                    m.book.add(order)
+            m.arrived.clear()
         m.last = sc
         if not m.has_mark_data:
             m.mark = sc
@@ -345,22 +365,74 @@ class Sim:
                 order.client_algo_id = order.client_order_id
             acct.algo_orders[order.algo_id] = order
         acct.orders[order.order_id] = order
-        if order.type == MARKET and order.orig_type not in CONDITIONAL:
+        if self.latency:  # NEW now, open (cancellable) in flight; it executes on arrival
+            self._list(acct, order)
             self._order_event(acct, order, "NEW")
-            self._fill(acct, m, order, self.slippage.price(m.last, order.side == BUY), False)
-        elif order.type == LIMIT and order.orig_type == LIMIT and matching.limit_marketable(order.side, order.price, m.last):
-            self._order_event(acct, order, "NEW")
-            price = matching.taker_price(order.side, m.last, order.price, self.slippage.price)
-            self._fill(acct, m, order, price, False)
-        elif order.time_in_force in ("IOC", "FOK"):
-            self._order_event(acct, order, "NEW")
-            self._close(acct, order, EXPIRED)
-        else:  # rests: listed first, so its NEW counts it among the open orders
-            acct.open_orders[order.order_id] = order
-            acct.by_client_id[(order.symbol, order.client_order_id)] = order
-            m.book.add(order)
-            self._order_event(acct, order, "NEW")
+            self.latency.send(order, self.sim_time)
+        else:
+            self._arrive(acct, m, order, m.last, announce=True)
         return order
+
+    def _arrive(self, acct: Account, m: Market, order: Order, last: int, announce: bool) -> None:
+        """The order reaches the matching engine with the price at `last`: what executes at
+        once does (a remainder the bar's volume cannot fill rests if GTC, else expires), the
+        rest rests. `announce`: send its NEW first (it was not sent at acceptance)."""
+        listed = not announce  # an order in flight is listed already
+        if announce and not (order.type == MARKET or order.time_in_force in ("IOC", "FOK")
+                             or matching.limit_marketable(order.side, order.price, last)):
+            self._list(acct, order)  # listed first, so its NEW counts it among the open orders
+            listed = True
+        if announce:
+            self._order_event(acct, order, "NEW")
+        conditional = order.orig_type in CONDITIONAL
+        if order.type == MARKET and not conditional:
+            self._fill(acct, m, order, self.slippage.price(last, order.side == BUY), False)
+            if order.is_open:
+                self._close(acct, order, EXPIRED, reason="not enough volume")
+            return
+        if order.orig_type == LIMIT and matching.limit_marketable(order.side, order.price, last):
+            short = (order.time_in_force == "FOK" and self.liquidity is not None
+                     and self.liquidity.available(m.inst) < order.remaining)
+            if order.time_in_force == "GTX" or short:  # only possible for an order that arrived late
+                self._close(acct, order, EXPIRED, reason="would take" if not short else "not enough volume")
+                return
+            self._fill(acct, m, order, matching.taker_price(order.side, last, order.price, self.slippage.price),
+                       False)
+            if order.is_open and order.time_in_force in ("IOC", "FOK"):
+                self._close(acct, order, EXPIRED, reason="not enough volume")
+            elif order.is_open and not listed:
+                self._list(acct, order)
+            if order.is_open:
+                m.book.add(order)
+            return
+        if order.time_in_force in ("IOC", "FOK"):
+            self._close(acct, order, EXPIRED)
+            return
+        if not listed:
+            self._list(acct, order)
+        m.book.add(order)
+
+    def _deliver(self, m: Market, so: int, sh: int, sl: int, sc: int, now: int) -> None:
+        """Orders in flight that arrive during this segment execute at the price the path has
+        reached then (the three legs taking equal time), before the segment's matching; from
+        the next segment on they are in the book like any other."""
+        start = self.sim_time
+        points = path_points(so, sh, sl, sc)
+        for arrival, order in self.latency.due(m.inst.symbol, now):
+            if not order.is_open:
+                continue  # cancelled in flight
+            frac = (arrival - start) / (now - start) if now > start else 1.0
+            self.sim_time = max(start, arrival)
+            self._arrive(self.accounts[order.account], m, order, point_at(points, min(1.0, max(0.0, frac))), False)
+            if order.order_id in m.book.orders:
+                m.book.remove(order)  # matched from the next segment on, not on prices before it arrived
+                m.arrived.append(order)
+        self.sim_time = start
+
+    def _list(self, acct: Account, order: Order) -> None:
+        """The order is open: among the account's open orders (cancellable, counted)."""
+        acct.open_orders[order.order_id] = order
+        acct.by_client_id[(order.symbol, order.client_order_id)] = order
 
     def find_order(self, acct: Account, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
         if order_id is not None:
@@ -459,7 +531,10 @@ class Sim:
         acct.incomes.append(inc)
         self.log.append(IncomeBooked(time=when, account=acct.name, income=inc))
 
-    def _fill(self, acct: Account, m: Market, order: Order, price: int, is_maker: bool) -> None:
+    def _fill(self, acct: Account, m: Market, order: Order, price: int, is_maker: bool,
+              ambiguous: bool = False) -> None:
+        """Fill what of the order can fill at `price` (all of it, unless it only reduces a smaller
+        position or the bar's volume cap leaves less): PARTIALLY_FILLED or FILLED."""
         inst = m.inst
         pos = acct.position(inst.symbol, order.position_side)
         qty = order.remaining
@@ -471,6 +546,10 @@ class Sim:
             qty = abs(pos.amt) if order.close_position else min(qty, abs(pos.amt))
             if order.close_position:
                 order.qty = order.executed + qty
+        if self.liquidity is not None:
+            qty = self.liquidity.take(inst, qty)
+            if not qty:
+                return  # the bar's volume is taken: it waits for the next one
         now = self.sim_time
         notional = inst.notional(price, qty)
         fee = self.fee_model.fee(notional, is_maker)
@@ -482,9 +561,14 @@ class Sim:
         if order.executed >= order.qty:
             order.status = FILLED
             self._unlist(acct, order)
+        else:
+            order.status = PARTIALLY_FILLED
+        if ambiguous:
+            order.ambiguous = True
+            self.ambiguous_fills += 1
         trade = Trade(trade_id=self._next_trade_id, order_id=order.order_id, symbol=inst.symbol,
                       side=order.side, price=price, qty=qty, realized_pnl=realized, fee=fee,
-                      is_maker=is_maker, time=now, position_side=order.position_side)
+                      is_maker=is_maker, time=now, position_side=order.position_side, ambiguous=ambiguous)
         self._next_trade_id += 1
         acct.trades.append(trade)
         self._order_event(acct, order, "TRADE", trade)
@@ -528,14 +612,15 @@ def in_order_scope(order: Order | None) -> bool:
 class _Executor(matching.Executor):
     """Binds match_segment's callbacks to the Sim: each order books on its own account."""
 
-    __slots__ = ("sim", "m", "slip")
+    __slots__ = ("sim", "m", "slip", "through")
 
     def __init__(self, sim: Sim, m: Market) -> None:
         self.sim, self.m = sim, m
         self.slip = sim.slippage.price
+        self.through = sim.cfg.limit_fill == "through"
 
-    def fill(self, order: Order, price: int, is_maker: bool) -> None:
-        self.sim._fill(self.sim.accounts[order.account], self.m, order, price, is_maker)
+    def fill(self, order: Order, price: int, is_maker: bool, ambiguous: bool = False) -> None:
+        self.sim._fill(self.sim.accounts[order.account], self.m, order, price, is_maker, ambiguous)
 
     def trigger(self, order: Order) -> None:
         sim = self.sim

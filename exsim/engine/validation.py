@@ -140,6 +140,9 @@ def check_placement(sim: "Sim", acct: Account, inst: Instrument, m: "Market", or
     if order.orig_type == LIMIT and matching.limit_marketable(order.side, price, m.last):
         if order.time_in_force == "GTX":
             raise reject(E.GTX_REJECTED)
+        if (order.time_in_force == "FOK" and sim.liquidity is not None
+                and sim.liquidity.available(inst) < order.qty):
+            raise reject(E.FOK_REJECTED)  # the last bar's volume cannot fill it all
     elif order.orig_type == LIMIT and order.time_in_force == "FOK":
         raise reject(E.FOK_REJECTED)
     check_margin(sim, acct, inst, m, order, pos.amt)

@@ -241,14 +241,15 @@ class Database:
     async def bar_feed(self, symbols: list[str], interval: str, start: int, end: int, ticks: list[Decimal],
                        chunk_rows: int = reader.CHUNK_ROWS,
                        payload: Callable[[], str | None] | None = None,
-                       marks: list[bool] | None = None) -> AsyncIterator[tuple[BarChunk, list | None]]:
+                       marks: list[bool] | None = None,
+                       fine: str | None = None) -> AsyncIterator[tuple[BarChunk, list | None]]:
         """(chunk, payload values) of [start, end), the next one read while the clock replays the
         current one. Each feed has its own cursor, so a restart can begin a new feed while the
         old one's last read is still running. `payload`: see reader.iter_chunks."""
         loop = asyncio.get_running_loop()
         cursor = await loop.run_in_executor(self._feed_pool, self.con.cursor)
         it = await loop.run_in_executor(self._feed_pool, lambda: reader.iter_chunks(
-            cursor, symbols, interval, start, end, ticks, chunk_rows, payload, marks))
+            cursor, symbols, interval, start, end, ticks, chunk_rows, payload, marks, fine))
         pending = loop.run_in_executor(self._feed_pool, self._next_chunk, it)
         try:
             while True:

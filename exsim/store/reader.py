@@ -174,7 +174,8 @@ def steps_range(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: st
 def iter_chunks(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: str, start: int, end: int,
                 ticks: list[Decimal], chunk_rows: int = CHUNK_ROWS,
                 payload: Optional[Callable[[], Optional[str]]] = None,
-                marks: Optional[list[bool]] = None) -> Iterator[tuple[BarChunk, Optional[list]]]:
+                marks: Optional[list[bool]] = None,
+                fine: Optional[str] = None) -> Iterator[tuple[BarChunk, Optional[list]]]:
     """Bars of every symbol in [start, end) as integer-tick column chunks sorted by (ts, symbol),
     through Arrow, each with the values of `payload` (or None).
 
@@ -188,6 +189,11 @@ def iter_chunks(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: st
     thread, instead of in Python on the event loop; this module does not know what they are."""
     with_marks = marks is not None and any(marks)
     src, params = _union(con, symbols, interval, ticks, marks)
+    if fine is not None:  # each bar comes with its finer bars: fewer bars per window
+        chunk_rows = max(1, chunk_rows * INTERVAL_MS[fine] // INTERVAL_MS[interval])
+        fine_src, fine_params = _union(con, symbols, fine, ticks)
+        fine_sql = (f"SELECT sym, ts, o, h, l, c, v FROM {fine_src} WHERE ts >= ? AND ts < ? "
+                    f"ORDER BY sym, ts")
     single = len(symbols) == 1
     mark_cols = ", mh, ml, mc" if with_marks else ""
     sql = f"SELECT sym, ts, o, h, l, c, v{mark_cols} FROM {src} WHERE ts >= ? AND ts < ? ORDER BY ts, sym"
@@ -208,6 +214,9 @@ def iter_chunks(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: st
             chunk = BarChunk(ts=ts, open=o, high=h, low=l, close=c, volume=v,
                              sym=None if single else sym, starts=None if single else step_starts(ts),
                              mark_high=mh, mark_low=ml, mark=mc)
+            if fine is not None:
+                rows = con.execute(fine_sql, fine_params + [lo, hi]).fetchall()
+                chunk.sub = _finer_bars(chunk, rows, interval)
             yield chunk, texts[0] if texts else None
             lo = hi
         else:  # a gap in the data: go straight to the next bar
@@ -216,6 +225,17 @@ def iter_chunks(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: st
             if nxt is None:
                 return
             lo = int(nxt)
+
+
+def _finer_bars(chunk: BarChunk, rows: list[tuple], interval: str) -> list[list[tuple]]:
+    """The finer bars (sym, ts, o, h, l, c, v) grouped under the chunk row they fall in."""
+    at = {(chunk.symbol_at(k), t): k for k, t in enumerate(chunk.ts)}
+    out: list[list[tuple]] = [[] for _ in chunk.ts]
+    for sym, ts, o, h, l, c, v in rows:
+        k = at.get((sym, period_open(interval, ts)))
+        if k is not None:
+            out[k].append((o, h, l, c, v))
+    return out
 
 
 def arrow_table(rel: duckdb.DuckDBPyRelation):

@@ -28,7 +28,7 @@ _TABLES = [
     """CREATE TABLE IF NOT EXISTS trades_fills (
         run_id UUID, seq BIGINT, ts BIGINT, symbol VARCHAR, side VARCHAR, price DOUBLE,
         qty DOUBLE, realized_pnl DOUBLE, fee DOUBLE, is_maker BOOLEAN,
-        account VARCHAR, order_id BIGINT, trade_id BIGINT)""",
+        account VARCHAR, order_id BIGINT, trade_id BIGINT, ambiguous BOOLEAN DEFAULT false)""",
     """CREATE TABLE IF NOT EXISTS equity_curve (
         run_id UUID, ts BIGINT, equity DOUBLE, account VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS orders (
@@ -36,7 +36,8 @@ _TABLES = [
         client_order_id VARCHAR, symbol VARCHAR, side VARCHAR, type VARCHAR, orig_type VARCHAR,
         time_in_force VARCHAR, price DOUBLE, stop_price DOUBLE, qty DOUBLE,
         executed_qty DOUBLE, avg_price DOUBLE, status VARCHAR, event VARCHAR,
-        reduce_only BOOLEAN, close_position BOOLEAN, reason VARCHAR)""",
+        reduce_only BOOLEAN, close_position BOOLEAN, reason VARCHAR, ambiguous BOOLEAN DEFAULT false,
+        latency_ms INTEGER DEFAULT 0)""",
     """CREATE TABLE IF NOT EXISTS income (
         run_id UUID, account VARCHAR, ts BIGINT, symbol VARCHAR, income_type VARCHAR,
         income DOUBLE, tran_id BIGINT, trade_id BIGINT)""",
@@ -67,11 +68,21 @@ def ohlc_ddl(table: str) -> str:
             "PRIMARY KEY (symbol, ts))")
 
 
+# Columns added after a table's first version: ADD COLUMN IF NOT EXISTS keeps older files working.
+_ADDED_COLUMNS = [
+    "ALTER TABLE trades_fills ADD COLUMN IF NOT EXISTS ambiguous BOOLEAN DEFAULT false",
+    "ALTER TABLE orders ADD COLUMN IF NOT EXISTS ambiguous BOOLEAN DEFAULT false",
+    "ALTER TABLE orders ADD COLUMN IF NOT EXISTS latency_ms INTEGER DEFAULT 0",
+]
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table if missing; running it again changes nothing."""
     con.execute("BEGIN")
     try:
         for ddl in _TABLES:
+            con.execute(ddl)
+        for ddl in _ADDED_COLUMNS:  # databases made before these columns existed
             con.execute(ddl)
         con.execute(ohlc_ddl(ohlc_table("1m")))
         current = con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]

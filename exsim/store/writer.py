@@ -39,10 +39,11 @@ log = logging.getLogger("exsim.store")
 WRITE_SLICE_ROWS = 8192  # rows per Arrow table handed to DuckDB (see _write)
 
 _FILL_COLS = ("run_id", "seq", "ts", "symbol", "side", "price", "qty", "realized_pnl", "fee",
-              "is_maker", "account", "order_id", "trade_id")
+              "is_maker", "account", "order_id", "trade_id", "ambiguous")
 _ORDER_COLS = ("run_id", "seq", "ts", "account", "order_id", "client_order_id", "symbol", "side",
                "type", "orig_type", "time_in_force", "price", "stop_price", "qty", "executed_qty",
-               "avg_price", "status", "event", "reduce_only", "close_position", "reason")
+               "avg_price", "status", "event", "reduce_only", "close_position", "reason", "ambiguous",
+               "latency_ms")
 _INCOME_COLS = ("run_id", "account", "ts", "symbol", "income_type", "income", "tran_id", "trade_id")
 _EVENT_COLS = ("run_id", "seq", "ts", "type", "account", "body")
 _TABLES = {"trades_fills": _FILL_COLS, "orders": _ORDER_COLS, "income": _INCOME_COLS, "event_log": _EVENT_COLS}
@@ -110,12 +111,12 @@ class BatchWriter:
              order.symbol, order.side, order.type, order.orig_type, order.time_in_force,
              price.to_float(order.price), price.to_float(order.stop_price), qty.to_float(order.qty),
              qty.to_float(order.executed), avg, order.status, event, order.reduce_only,
-             order.close_position, ev.reason))
+             order.close_position, ev.reason, order.ambiguous, order.latency_ms))
         if trade is not None:
             self._rows["trades_fills"].append(
                 (self.run_id, ev.seq, trade.time, trade.symbol, trade.side, price.to_float(trade.price),
                  qty.to_float(trade.qty), to_float(trade.realized_pnl), to_float(trade.fee), trade.is_maker,
-                 ev.account, trade.order_id, trade.trade_id))
+                 ev.account, trade.order_id, trade.trade_id, trade.ambiguous))
 
     # --- flushing -------------------------------------------------------------------------
 

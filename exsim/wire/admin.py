@@ -131,7 +131,7 @@ async def status(request: web.Request) -> web.Response:
         "equity_now": to_float(sim.equity(acct)), "balance": money(acct.wallet),
         "position": {"qty": float(pos.amt * inst.qty.size), "avg_price": float(pos.entry(inst))},
         "leverage": pos.leverage, "margin_type": "cross" if pos.margin_type == "CROSSED" else "isolated",
-        "dual_side": acct.dual_side, "sim_time": sim.sim_time, "insurance_fund": money(sim.insurance_fund),
+        "dual_side": acct.dual_side, "sim_time": sim.sim_time, "insurance_fund": money(sim.insurance_fund), "ambiguous_fills": sim.ambiguous_fills,
         "progress": round(sim.bars_done / total, 6) if total else 0.0,
         "speed": clock.speed, "paused": clock.paused, "finished": clock.finished,
         "bars_per_sec_actual": round(clock.bars_per_sec_actual(), 1),
