@@ -54,6 +54,8 @@ class SymbolSpec(_Base):
     percent_price_up: str = "1.0500"
     percent_price_down: str = "0.9500"
     liquidation_fee: str = "0.012500"  # of the notional, charged on liquidation (exchangeInfo)
+    maker_bps: Union[float, None] = None  # this symbol's commission; None = the config's maker_bps
+    taker_bps: Union[float, None] = None
     brackets: list[BracketSpec] = []  # leverage tiers; empty = Binance-like defaults (brackets.py)
 
 
@@ -101,8 +103,8 @@ class Config(_Base):
     start: Union[str, int, None] = None  # None = first bar in the database
     end: Union[str, int, None] = None  # exclusive; None = after the last bar
     speed: Union[float, Literal["max"]] = 25.0  # bars per second; 0 = paused
-    maker_bps: float = 1.0
-    taker_bps: float = 2.0
+    maker_bps: float = 2.0  # Binance's base tier (VIP 0): maker 0.02 %, taker 0.05 %
+    taker_bps: float = 5.0
     slippage_bps: float = 0.0
     starting_balance: float = 100000.0
     default_leverage: int = 20

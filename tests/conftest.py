@@ -32,7 +32,9 @@ def db_path(tmp_path) -> str:
 def make_config(db_path):
     """Config on the test dataset, paused (speed 0) unless told otherwise: tests step the clock."""
     def make(**overrides) -> Config:
-        values = {"duckdb_path": db_path, "speed": 0.0}
+        # maker 1 / taker 2 bps: the fees the suite's hand-computed figures use (ExSim's default
+        # is Binance's base tier, 2 / 5)
+        values = {"duckdb_path": db_path, "speed": 0.0, "maker_bps": 1.0, "taker_bps": 2.0}
         values.update(overrides)
         return msgspec.convert(values, Config)
     return make

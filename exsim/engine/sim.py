@@ -84,8 +84,15 @@ class Sim:
         """The replayed symbols, in this order (a bar chunk's `sym` indexes it)."""
         names = list(dict.fromkeys(symbols))
         self.instruments = {s: Instrument.from_spec(s, self.cfg.symbol_spec(s)) for s in names}
+        self.fees = {s: self._fee_model(s) for s in names}
         self.markets = {s: Market(i, self.instruments[s], self.cfg.interval_ms) for i, s in enumerate(names)}
         self.by_index = list(self.markets.values())
+
+    def _fee_model(self, symbol: str) -> MakerTakerFee:
+        """The symbol's commission ([symbol_specs.X] maker_bps / taker_bps), else the config's."""
+        spec, cfg = self.cfg.symbol_spec(symbol), self.cfg
+        return MakerTakerFee.from_bps(cfg.maker_bps if spec.maker_bps is None else spec.maker_bps,
+                                      cfg.taker_bps if spec.taker_bps is None else spec.taker_bps)
 
     @property
     def market(self) -> Market:
@@ -552,7 +559,7 @@ class Sim:
                 return  # the bar's volume is taken: it waits for the next one
         now = self.sim_time
         notional = inst.notional(price, qty)
-        fee = self.fee_model.fee(notional, is_maker)
+        fee = self.fees[inst.symbol].fee(notional, is_maker)
         realized = acct.apply_fill(inst, pos, order.sign, price, qty, fee, now)
         self.risk_epoch += 1
         order.executed += qty

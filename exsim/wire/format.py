@@ -108,7 +108,7 @@ def _position_numbers(sim: Sim, acct: Account, pos: Position) -> dict:
     upnl = Account.unrealized(inst, pos, m.mark)
     bep = Fraction(0)
     if pos.amt:
-        rate = sim.fee_model.taker_rate
+        rate = sim.fees[pos.symbol].taker_rate
         bep = entry * (1 + rate) if pos.amt > 0 else entry * (1 - rate)
     sides = [o for o in acct.open_orders.values() if o.symbol == pos.symbol and o.position_side == pos.side]
     return dict(pos=pos, inst=inst, mark=inst.price.value(m.mark), entry=entry, notional=notional, upnl=upnl,

@@ -155,8 +155,8 @@ async def commission_rate(request: web.Request) -> web.Response:
     symbol = p.symbol()
     sim.instrument(symbol)
     return json_response({"symbol": symbol,
-                          "makerCommissionRate": decimal_text(sim.fee_model.maker_rate, 6),
-                          "takerCommissionRate": decimal_text(sim.fee_model.taker_rate, 6)})
+                          "makerCommissionRate": decimal_text(sim.fees[symbol].maker_rate, 6),
+                          "takerCommissionRate": decimal_text(sim.fees[symbol].taker_rate, 6)})
 
 
 @routes.get("/fapi/v1/income")

@@ -266,7 +266,7 @@ class UserStream:
     def _position(self, pos: Position, mark: int) -> dict:
         inst = self.sim.instrument(pos.symbol)
         entry = pos.entry(inst)
-        rate = self.sim.fee_model.taker_rate
+        rate = self.sim.fees[pos.symbol].taker_rate
         bep = 0 if not pos.amt else entry * (1 + rate) if pos.amt > 0 else entry * (1 - rate)
         return {"s": pos.symbol, "pa": inst.qty.fmt(pos.amt), "ep": decimal_text(entry), "bep": decimal_text(bep),
                 "cr": money(pos.realized), "up": money(_upnl(inst, pos, mark)),

@@ -83,7 +83,8 @@ def test_margin_call_price_is_the_formula_with_maintenance_over_80_percent():
 
 def two_symbols(balance: float) -> tuple[Sim, ListRecorder]:
     rec = ListRecorder()
-    sim = Sim(Config(symbols=["BTCUSDT", "ETHUSDT"], starting_balance=balance, slippage_bps=0.0))
+    sim = Sim(Config(symbols=["BTCUSDT", "ETHUSDT"], starting_balance=balance, slippage_bps=0.0,
+                     maker_bps=1.0, taker_bps=2.0))
     sim.log.subscribe(rec)
     sim.start_run(0, "{}", {}, 0)
     for m in sim.by_index:

@@ -43,7 +43,8 @@ def feed(*chunks):
 
 
 def make(ticks_per_bar=1):
-    sim = Sim(Config(symbols=["BTCUSDT", "ETHUSDT"], ticks_per_bar=ticks_per_bar, slippage_bps=0.0))
+    sim = Sim(Config(symbols=["BTCUSDT", "ETHUSDT"], ticks_per_bar=ticks_per_bar, slippage_bps=0.0,
+                     maker_bps=1.0, taker_bps=2.0))  # the fees its figures use
     sim.start_run(0, "{}", {}, T0)
     for m in sim.by_index:
         m.set_funding([], 0.0, T0)  # no funding payments in the figures
