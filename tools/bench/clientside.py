@@ -14,8 +14,14 @@ from benchlib import T0
 
 def market_order(port: int, side: str) -> dict:
     """One unsigned MARKET order through urllib (auth off)."""
+    return order(port, side=side, type="MARKET", quantity="0.003")
+
+
+def order(port: int, **params: str) -> dict:
+    """One unsigned order (auth off), form-encoded as clients send it."""
+    import urllib.parse
     import urllib.request
-    body = f"symbol=BTCUSDT&side={side}&type=MARKET&quantity=0.003".encode()
+    body = urllib.parse.urlencode({"symbol": "BTCUSDT", **params}).encode()
     req = urllib.request.Request(f"http://127.0.0.1:{port}/fapi/v1/order", data=body, method="POST",
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
     with urllib.request.urlopen(req, timeout=30) as resp:
