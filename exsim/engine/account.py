@@ -63,6 +63,9 @@ class Trade(msgspec.Struct, frozen=True, gc=False):
     time: int
     position_side: str = "BOTH"
     ambiguous: bool = False  # its segment reached orders of the account on both sides of the path
+    # ambiguous: the price (ticks) the first order on the other side of the path would have
+    # filled at; (price - alt) x qty x side is what the other path would have changed
+    alt_price: int = 0
 
 
 class Income(msgspec.Struct, frozen=True, gc=False):

@@ -174,7 +174,8 @@ class Executor:
 
     through = False  # limit_fill = "through"
 
-    def fill(self, order: Order, price: int, is_maker: bool, ambiguous: bool = False) -> None: ...
+    def fill(self, order: Order, price: int, is_maker: bool, alt_price: int = 0) -> None:
+        """`alt_price` (ticks, 0 = none): the fill is ambiguous; the other side's price."""
     def trigger(self, order: Order) -> None: ...
     def slip(self, ticks: int, is_buy: bool) -> int: ...
 
@@ -188,34 +189,37 @@ def match_segment(orders: Iterable[Order], o: int, h: int, l: int, c: int, ex: E
         ev = next_event(order, points, 0.0, through)
         if ev is not None:
             heap.append((ev.frac, order.order_id, ev, order))
-    ambiguous = _both_sides(heap) if len(heap) > 1 else set()
+    other_side = _both_sides(heap) if len(heap) > 1 else {}
     heapq.heapify(heap)
     while heap:
         frac, oid, ev, order = heapq.heappop(heap)
         if not order.is_open:  # cancelled/expired by an earlier fill in this segment
             continue
-        amb = order.account in ambiguous
+        # ambiguous: the price the account's first event on the other side of the path is at
+        alt = other_side.get((order.account, not rises(order, ev)), 0)
         if ev.kind == "fill":
-            ex.fill(order, order.price, True, amb)
+            ex.fill(order, order.price, True, alt)
             continue
         ex.trigger(order)
         if not order.is_open:
             continue
         if order.type == MARKET:
-            ex.fill(order, ex.slip(ev.price, order.side == BUY), False, amb)
+            ex.fill(order, ex.slip(ev.price, order.side == BUY), False, alt)
         elif limit_marketable(order.side, order.price, ev.price):
-            ex.fill(order, taker_price(order.side, ev.price, order.price, ex.slip), False, amb)
+            ex.fill(order, taker_price(order.side, ev.price, order.price, ex.slip), False, alt)
         else:
             nxt = next_event(order, points, frac, through)
             if nxt is not None:
                 heapq.heappush(heap, (nxt.frac, oid, nxt, order))
 
 
-def _both_sides(events: list[tuple[float, int, Event, Order]]) -> set[str]:
-    """Accounts with events in this segment that need the price to rise and others that need it
-    to fall: for them the assumed path decided the order."""
-    up: set[str] = set()
-    down: set[str] = set()
-    for _, _, ev, order in events:
-        (up if rises(order, ev) else down).add(order.account)
-    return up & down
+def _both_sides(events: list[tuple[float, int, Event, Order]]) -> dict[tuple[str, bool], int]:
+    """For accounts with events in this segment that need the price to rise and others that need
+    it to fall (the assumed path decided which came first): (account, rising) -> the price of
+    that side's first event."""
+    first: dict[tuple[str, bool], tuple[float, int]] = {}
+    for frac, _, ev, order in events:
+        key = (order.account, rises(order, ev))
+        if key not in first or frac < first[key][0]:
+            first[key] = (frac, ev.price)
+    return {key: price for key, (_, price) in first.items() if (key[0], not key[1]) in first}

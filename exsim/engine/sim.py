@@ -539,7 +539,7 @@ class Sim:
         self.log.append(IncomeBooked(time=when, account=acct.name, income=inc))
 
     def _fill(self, acct: Account, m: Market, order: Order, price: int, is_maker: bool,
-              ambiguous: bool = False) -> None:
+              alt_price: int = 0) -> None:
         """Fill what of the order can fill at `price` (all of it, unless it only reduces a smaller
         position or the bar's volume cap leaves less): PARTIALLY_FILLED or FILLED."""
         inst = m.inst
@@ -570,12 +570,14 @@ class Sim:
             self._unlist(acct, order)
         else:
             order.status = PARTIALLY_FILLED
+        ambiguous = bool(alt_price)
         if ambiguous:
             order.ambiguous = True
             self.ambiguous_fills += 1
         trade = Trade(trade_id=self._next_trade_id, order_id=order.order_id, symbol=inst.symbol,
                       side=order.side, price=price, qty=qty, realized_pnl=realized, fee=fee,
-                      is_maker=is_maker, time=now, position_side=order.position_side, ambiguous=ambiguous)
+                      is_maker=is_maker, time=now, position_side=order.position_side, ambiguous=ambiguous,
+                      alt_price=alt_price)
         self._next_trade_id += 1
         acct.trades.append(trade)
         self._order_event(acct, order, "TRADE", trade)
@@ -626,8 +628,8 @@ class _Executor(matching.Executor):
         self.slip = sim.slippage.price
         self.through = sim.cfg.limit_fill == "through"
 
-    def fill(self, order: Order, price: int, is_maker: bool, ambiguous: bool = False) -> None:
-        self.sim._fill(self.sim.accounts[order.account], self.m, order, price, is_maker, ambiguous)
+    def fill(self, order: Order, price: int, is_maker: bool, alt_price: int = 0) -> None:
+        self.sim._fill(self.sim.accounts[order.account], self.m, order, price, is_maker, alt_price)
 
     def trigger(self, order: Order) -> None:
         sim = self.sim

@@ -28,7 +28,8 @@ _TABLES = [
     """CREATE TABLE IF NOT EXISTS trades_fills (
         run_id UUID, seq BIGINT, ts BIGINT, symbol VARCHAR, side VARCHAR, price DOUBLE,
         qty DOUBLE, realized_pnl DOUBLE, fee DOUBLE, is_maker BOOLEAN,
-        account VARCHAR, order_id BIGINT, trade_id BIGINT, ambiguous BOOLEAN DEFAULT false)""",
+        account VARCHAR, order_id BIGINT, trade_id BIGINT, ambiguous BOOLEAN DEFAULT false,
+        alt_price DOUBLE)""",
     """CREATE TABLE IF NOT EXISTS equity_curve (
         run_id UUID, ts BIGINT, equity DOUBLE, account VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS orders (
@@ -71,6 +72,7 @@ def ohlc_ddl(table: str) -> str:
 # Columns added after a table's first version: ADD COLUMN IF NOT EXISTS keeps older files working.
 _ADDED_COLUMNS = [
     "ALTER TABLE trades_fills ADD COLUMN IF NOT EXISTS ambiguous BOOLEAN DEFAULT false",
+    "ALTER TABLE trades_fills ADD COLUMN IF NOT EXISTS alt_price DOUBLE",
     "ALTER TABLE orders ADD COLUMN IF NOT EXISTS ambiguous BOOLEAN DEFAULT false",
     "ALTER TABLE orders ADD COLUMN IF NOT EXISTS latency_ms INTEGER DEFAULT 0",
 ]

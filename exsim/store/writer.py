@@ -39,7 +39,7 @@ log = logging.getLogger("exsim.store")
 WRITE_SLICE_ROWS = 8192  # rows per Arrow table handed to DuckDB (see _write)
 
 _FILL_COLS = ("run_id", "seq", "ts", "symbol", "side", "price", "qty", "realized_pnl", "fee",
-              "is_maker", "account", "order_id", "trade_id", "ambiguous")
+              "is_maker", "account", "order_id", "trade_id", "ambiguous", "alt_price")
 _ORDER_COLS = ("run_id", "seq", "ts", "account", "order_id", "client_order_id", "symbol", "side",
                "type", "orig_type", "time_in_force", "price", "stop_price", "qty", "executed_qty",
                "avg_price", "status", "event", "reduce_only", "close_position", "reason", "ambiguous",
@@ -116,7 +116,8 @@ class BatchWriter:
             self._rows["trades_fills"].append(
                 (self.run_id, ev.seq, trade.time, trade.symbol, trade.side, price.to_float(trade.price),
                  qty.to_float(trade.qty), to_float(trade.realized_pnl), to_float(trade.fee), trade.is_maker,
-                 ev.account, trade.order_id, trade.trade_id, trade.ambiguous))
+                 ev.account, trade.order_id, trade.trade_id, trade.ambiguous,
+                 price.to_float(trade.alt_price) if trade.alt_price else None))
 
     # --- flushing -------------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ async def test_assumed_path_takes_the_stop_first():
     exit_fill = sim.accounts["default"].trades[-1]
     assert exit_fill.price == 499000 and not exit_fill.is_maker  # the stop, at 49900
     assert exit_fill.ambiguous  # take-profit and stop both inside the bar: the path decided
+    assert exit_fill.alt_price == 501000  # the other path: the take-profit's price
     assert sim.ambiguous_fills == 1
 
 

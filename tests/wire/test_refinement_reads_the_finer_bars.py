@@ -73,9 +73,9 @@ async def test_without_refinement_the_assumed_path_decides_and_is_flagged(exsim_
     await c.close()
     con = duckdb.connect(db, read_only=True)
     try:
-        flags = con.execute("SELECT side, ambiguous FROM trades_fills WHERE run_id = ? ORDER BY seq",
+        flags = con.execute("SELECT side, ambiguous, alt_price FROM trades_fills WHERE run_id = ? ORDER BY seq",
                             [run_id]).fetchall()
-        assert flags == [("BUY", False), ("SELL", True)]
+        assert flags == [("BUY", False, None), ("SELL", True, 50100.0)]  # the take-profit's price
         assert con.execute("SELECT bool_or(ambiguous) FROM orders WHERE run_id = ? AND orig_type = 'STOP_MARKET'",
                            [run_id]).fetchall() == [(True,)]
     finally:
