@@ -163,3 +163,16 @@ def test_latency_order_can_be_cancelled_in_flight():
 def test_defaults_are_unchanged():
     cfg = Config()
     assert (cfg.fill_resolution, cfg.limit_fill, cfg.max_participation, cfg.latency_ms) == (None, "touch", 0.0, 0.0)
+
+
+async def test_a_1m_bar_reaching_both_sides_is_flagged_under_refinement():
+    sim, clock, _ = hourly(fill_resolution="1m")
+    first = (0, 500000, 500000, 500000, 500000)
+    wide = [(500000, 500500, 500000, 500400, 1.0), (500400, 501500, 498500, 500200, 9.0)]  # one minute spans both
+    await clock.load(feed(chunk([first, UP_BAR], [[(500000, 500000, 500000, 500000, 10.0)], wide])), 2)
+    protect_long(sim)
+    await clock.step(1)
+    exit_fill = sim.accounts["default"].trades[-1]
+    assert exit_fill.ambiguous and sim.ambiguous_fills == 1
+    # that minute is an up bar: the assumed O-L-H-C path takes the stop; the other side was the take-profit
+    assert (exit_fill.price, exit_fill.alt_price) == (499000, 501000)
