@@ -174,5 +174,6 @@ async def test_a_1m_bar_reaching_both_sides_is_flagged_under_refinement():
     await clock.step(1)
     exit_fill = sim.accounts["default"].trades[-1]
     assert exit_fill.ambiguous and sim.ambiguous_fills == 1
-    # that minute is an up bar: the assumed O-L-H-C path takes the stop; the other side was the take-profit
-    assert (exit_fill.price, exit_fill.alt_price) == (499000, 501000)
+    # that minute closes below its open: the assumed O-H-L-C path takes the take-profit first; the
+    # other side was the stop
+    assert (exit_fill.price, exit_fill.alt_price) == (501000, 499000)
