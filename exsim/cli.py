@@ -1,6 +1,8 @@
-"""Command line: `exsim` (serve), `exsim config show`, `exsim init-db`, `exsim demo-data`, `exsim load`.
+"""Command line: `exsim` (serve), `exsim config show`, `exsim init-db`, `exsim demo-data`, `exsim load`,
+`exsim runs list|show|compare|export`, `exsim report`.
 
-Exit codes: 0 ok, 2 bad configuration or arguments, 3 database unusable, 4 cannot listen.
+Exit codes: 0 ok, 1 no such run, 2 bad configuration or arguments (or no database file), 3 database
+unusable (or held by a running gateway), 4 cannot listen.
 """
 from __future__ import annotations
 
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     dd = sub.add_parser("demo-data", help="fill the synthetic demo dataset")
     dd.add_argument("--db", required=True)
     dd.add_argument("--seed", type=int, default=7)
+    dd.add_argument("--no-progress", action="store_true")
     load = sub.add_parser("load", help="load klines and funding from files or a Binance-compatible API")
     load.add_argument("--db", required=True)
     load.add_argument("--source", choices=("files", "api"), required=True)
@@ -73,7 +76,41 @@ def build_parser() -> argparse.ArgumentParser:
                            "folder are mark-price klines unless told otherwise")
     load.add_argument("--no-progress", action="store_true")
     load.add_argument("paths", nargs="*", help="files, folders or globs (--source files)")
+    _runs_parsers(sub)
     return parser
+
+
+def _runs_parsers(sub) -> None:
+    """`exsim runs list|show|compare|export` and `exsim report`."""
+    def source(p: argparse.ArgumentParser, url: bool = True) -> None:
+        p.add_argument("--db", help="DuckDB file (default: the configured duckdb_path)")
+        if url:
+            p.add_argument("--url", help="ask a running gateway instead (GET URL/admin/runs)")
+            p.add_argument("--token", help="the gateway's admin_token (default: $ADMIN_TOKEN)")
+            p.add_argument("--json", action="store_true", help="print JSON")
+
+    runs = sub.add_parser("runs", help="list, show, compare and export stored runs")
+    runs_sub = runs.add_subparsers(dest="runs_cmd", required=True)
+    ls = runs_sub.add_parser("list", help="every run, newest first")
+    source(ls)
+    ls.add_argument("--limit", type=int, default=None)
+    show = runs_sub.add_parser("show", help="every metric of one run")
+    show.add_argument("run_id", help="a run id or a unique prefix of one")
+    source(show)
+    cmp_ = runs_sub.add_parser("compare", help="runs side by side")
+    cmp_.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    source(cmp_)
+    exp = runs_sub.add_parser("export", help="every row of one run as a DuckDB file or a csv/parquet folder")
+    exp.add_argument("run_id")
+    exp.add_argument("--format", choices=("csv", "parquet", "duckdb"), required=True)
+    exp.add_argument("--out", required=True, help="the file (duckdb) or folder (csv, parquet) to create")
+    source(exp, url=False)
+    rep = sub.add_parser("report", help="an offline HTML report of one run, with its charts as PNG files")
+    rep.add_argument("run_id")
+    source(rep, url=False)
+    rep.add_argument("--out", help="folder for report.html and the PNGs (default: reports/<run_id>)")
+    rep.add_argument("--account", help="whose charts (default: the run's first account)")
+    rep.add_argument("--no-progress", action="store_true")
 
 
 def load_config(ns: argparse.Namespace) -> config_mod.Loaded:
@@ -97,15 +134,20 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"schema ready in {ns.db}")
             return 0
         if ns.cmd == "demo-data":
+            from .progress import Progress
             from .store import demo
             con = open_database(ns.db)
             began = time.perf_counter()
-            demo.generate(con, ns.seed)
+            with Progress("demo data", len(demo.DEMO_SYMBOLS), unit="symbols", enabled=not ns.no_progress) as bar:
+                demo.generate(con, ns.seed, progress=bar)
             con.close()
             print(f"synthetic demo data (seed {ns.seed}) written to {ns.db} in {time.perf_counter() - began:.1f} s")
             return 0
         if ns.cmd == "load":
             return run_load(ns)
+        if ns.cmd in ("runs", "report"):
+            from . import runs_cli
+            return runs_cli.main(ns, lambda: load_config(ns).config)
     except ConfigError as exc:
         print(f"exsim: config error: {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,8 @@ def test_defaults_match_the_spec():
     cfg = config.load(None, env={}).config
     assert (cfg.host, cfg.port, cfg.interval, cfg.speed) == ("127.0.0.1", 9010, "1m", 25.0)
     assert cfg.requested_symbols == []  # every symbol of the database (issue 15), not one
-    assert (cfg.maker_bps, cfg.taker_bps, cfg.starting_balance) == (1.0, 2.0, 100000.0)
+    # fees: Binance's base tier (issue 22; the spec leaves the figures to configuration)
+    assert (cfg.maker_bps, cfg.taker_bps, cfg.starting_balance) == (2.0, 5.0, 100000.0)
 
 
 def test_toml_overrides_defaults(tmp_path):

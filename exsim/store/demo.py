@@ -85,8 +85,9 @@ _FUNDING_SQL = f"""
 
 
 def generate(con: duckdb.DuckDBPyConnection, seed: int = 7, start_ms: int = DEMO_START_MS,
-             end_ms: int = DEMO_END_MS, symbols: dict | None = None) -> dict[str, float]:
-    """Fill ohlc_1m and funding with synthetic data (replacing that range). Returns seconds per symbol."""
+             end_ms: int = DEMO_END_MS, symbols: dict | None = None, progress=None) -> dict[str, float]:
+    """Fill ohlc_1m and funding with synthetic data (replacing that range). Returns seconds per symbol.
+    `progress` (an exsim.progress.Progress, optional) advances by one per symbol written."""
     ensure_schema(con)
     symbols = symbols or DEMO_SYMBOLS
     table = ohlc_table("1m")
@@ -107,6 +108,8 @@ def generate(con: duckdb.DuckDBPyConnection, seed: int = 7, start_ms: int = DEMO
             con.execute(_bars_sql(table, tick), params)
             con.execute(_FUNDING_SQL, {"seed": seed, "sym": sym, "start": start_ms, "n": n})
             timings[sym] = time.perf_counter() - began
+            if progress is not None:
+                progress.update(1)
         set_info(con, "data_source", "synthetic")
         set_info(con, "demo_seed", str(seed))
         con.execute("COMMIT")

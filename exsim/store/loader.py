@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import os
 import re
-import sys
 import tempfile
 import time
 import urllib.error
@@ -26,6 +25,7 @@ import duckdb
 import msgspec
 import pyarrow as pa
 
+from ..progress import Progress
 from ..timeutil import INTERVAL_MS, iso
 from .reader import WEEK_OFFSET_MS
 from .schema import mark_table, ohlc_ddl, ohlc_table
@@ -277,11 +277,9 @@ def _get(url: str, max_retries: int, sleep: Callable[[float], None] = time.sleep
         attempt += 1
 
 
-def _progress(enabled: bool, label: str, done_ms: int, start_ms: int, end_ms: int, final: bool = False) -> None:
-    if enabled:
-        pct = 100.0 if final else 100.0 * min(1.0, max(0.0, (done_ms - start_ms) / max(1, end_ms - start_ms)))
-        sys.stderr.write(f"\r{label} {pct:5.1f}%" + ("\n" if final else ""))
-        sys.stderr.flush()
+def _progress(enabled: bool, label: str, start_ms: int, end_ms: int) -> Progress:
+    """Progress over the time range [start_ms, end_ms): a bar on a terminal, lines otherwise."""
+    return Progress(label, max(1, end_ms - start_ms), enabled=enabled)
 
 
 def _fetch_klines(base_url: str, symbol: str, interval: str, start_ms: int, end_ms: int,
@@ -289,6 +287,7 @@ def _fetch_klines(base_url: str, symbol: str, interval: str, start_ms: int, end_
     step, rows, cursor = INTERVAL_MS[interval], [], start_ms
     label = f"{path.rsplit('/', 1)[-1]} {symbol} {interval}"
     decoder = msgspec.json.Decoder(list[_Kline])
+    bar = _progress(progress, label, start_ms, end_ms)
     while cursor < end_ms:
         query = urllib.parse.urlencode({"symbol": symbol, "interval": interval, "startTime": cursor,
                                         "endTime": end_ms - 1, "limit": KLINE_PAGE})  # endTime is inclusive
@@ -303,8 +302,9 @@ def _fetch_klines(base_url: str, symbol: str, interval: str, start_ms: int, end_
             raise LoadError(f"GET {url}: server went back in time ({page[-1].open_time} < {cursor})")
         rows.extend(page)
         cursor = page[-1].open_time + step
-        _progress(progress, label, cursor, start_ms, end_ms)
-    _progress(progress, label, end_ms, start_ms, end_ms, final=True)
+        bar.set(cursor - start_ms)
+    bar.set(end_ms - start_ms)
+    bar.close()
     return rows
 
 
@@ -312,6 +312,7 @@ def _fetch_funding(base_url: str, symbol: str, start_ms: int, end_ms: int,
                    progress: bool, max_retries: int) -> list[_Funding]:
     rows, cursor, label = [], start_ms, f"funding {symbol}"
     decoder = msgspec.json.Decoder(list[_Funding])
+    bar = _progress(progress, label, start_ms, end_ms)
     while cursor < end_ms:
         query = urllib.parse.urlencode({"symbol": symbol, "startTime": cursor, "endTime": end_ms - 1,
                                         "limit": FUNDING_PAGE})
@@ -324,8 +325,9 @@ def _fetch_funding(base_url: str, symbol: str, start_ms: int, end_ms: int,
             break
         rows.extend(page)
         cursor = page[-1].fundingTime + 1
-        _progress(progress, label, cursor, start_ms, end_ms)
-    _progress(progress, label, end_ms, start_ms, end_ms, final=True)
+        bar.set(cursor - start_ms)
+    bar.set(end_ms - start_ms)
+    bar.close()
     return rows
 
 

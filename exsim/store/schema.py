@@ -69,12 +69,13 @@ def ohlc_ddl(table: str) -> str:
             "PRIMARY KEY (symbol, ts))")
 
 
-# Columns added after a table's first version: ADD COLUMN IF NOT EXISTS keeps older files working.
+# Columns added after a table's first version, by (table, a column its first version had):
+# older files get them; a table of a foreign layout is left untouched (the writer refuses it).
 _ADDED_COLUMNS = [
-    "ALTER TABLE trades_fills ADD COLUMN IF NOT EXISTS ambiguous BOOLEAN DEFAULT false",
-    "ALTER TABLE trades_fills ADD COLUMN IF NOT EXISTS alt_price DOUBLE",
-    "ALTER TABLE orders ADD COLUMN IF NOT EXISTS ambiguous BOOLEAN DEFAULT false",
-    "ALTER TABLE orders ADD COLUMN IF NOT EXISTS latency_ms INTEGER DEFAULT 0",
+    ("trades_fills", "trade_id", "ambiguous BOOLEAN DEFAULT false"),
+    ("trades_fills", "trade_id", "alt_price DOUBLE"),
+    ("orders", "client_order_id", "ambiguous BOOLEAN DEFAULT false"),
+    ("orders", "client_order_id", "latency_ms INTEGER DEFAULT 0"),
 ]
 
 
@@ -84,8 +85,11 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     try:
         for ddl in _TABLES:
             con.execute(ddl)
-        for ddl in _ADDED_COLUMNS:  # databases made before these columns existed
-            con.execute(ddl)
+        for table, known, column in _ADDED_COLUMNS:  # databases made before these columns existed
+            has = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' "
+                              "AND table_name = ? AND column_name = ?", [table, known]).fetchall()[0][0]
+            if has:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}")
         con.execute(ohlc_ddl(ohlc_table("1m")))
         current = con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0]
         if current is None:

@@ -18,7 +18,7 @@ from ..engine.sim import Sim
 from ..store import demo, reader
 from ..store.db import Database, StoreError, open_database
 from . import admin, rest_account, rest_market, rest_market_extra, rest_trade, rest_trades_market, ws
-from . import ws_api
+from . import pages, ws_api
 from .auth import Auth
 from .errors import error_middleware, error_response
 from ..replay import Replay
@@ -27,6 +27,7 @@ from .force_orders import ForceOrders
 from .user_stream import UserStream
 from .rest_trade import ORDER_COUNTS, OrderCounts
 from . import rest_order_extra
+from . import admin_runs, progress_log
 
 log = logging.getLogger("exsim")
 
@@ -193,6 +194,7 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
 
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(clock_ctx)
+    app.cleanup_ctx.append(progress_log.ctx)  # a log line on the replay's progress every 10 s / 10 %
     if os.environ.get("EXSIM_LOOP_PROBE") == "1":  # opt-in: benchmarks read it in /admin/status
         app[LOOP_PROBE] = probe = LoopProbe()
         app.cleanup_ctx.append(probe.ctx)
@@ -204,8 +206,10 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
     app.add_routes(rest_order_extra.routes)  # modify, batches, countdown, forceOrders
     app.add_routes(rest_account.routes)
     app.add_routes(admin.routes)
+    app.add_routes(admin_runs.routes)  # GET /admin/runs, /admin/runs/{run_id}
     ws.add_routes(app)
     ws_api.add_routes(app)
+    pages.add_routes(app)  # / (live page), /docs, /redoc, /openapi.json, /admin/live
     return app
 
 

@@ -48,19 +48,24 @@ def test_gateway_process_listens_on_loopback_only(tmp_path, db_path):
 
 
 ADMIN = [("POST", "/admin/replay", {"speed_bars_per_sec": 0}), ("POST", "/admin/pause", None),
-         ("POST", "/admin/resume", None), ("POST", "/admin/step", {"bars": 1}), ("GET", "/admin/status", None)]
+         ("POST", "/admin/resume", None), ("POST", "/admin/step", {"bars": 1}), ("GET", "/admin/status", None),
+         ("GET", "/admin/runs", None), ("GET", "/admin/runs/{run_id}", None)]  # {run_id}: asked as "current"
+# the live page's WebSocket feed: a browser cannot send headers there, so its token comes in the
+# first message (tests/pages/test_live_page_sends_the_admin_token.py)
+ADMIN_WS = [("GET", "/admin/live")]
 
 
 def test_every_admin_route_is_covered():
     app = create_app(Config(duckdb_path=":memory:"))
     routes = {(r.method, r.resource.canonical) for r in app.router.routes()
               if r.resource.canonical.startswith("/admin") and r.method != "HEAD"}
-    assert routes == {(m, p) for m, p, _ in ADMIN}
+    assert routes == {(m, p) for m, p, _ in ADMIN} | set(ADMIN_WS)
 
 
 async def test_admin_token_enforced_when_configured(exsim_client):
     client = await exsim_client(admin_token="s3cret-token")
     for method, path, body in ADMIN:
+        path = path.replace("{run_id}", "current")
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-token"},
                         {"Authorization": "Bearer s3cret-tokenX"}, {"Authorization": "Basic czNjcmV0LXRva2Vu"},
                         {"X-Admin-Token": "s3cret-token"}):
@@ -148,6 +153,7 @@ SAFE_INTERPOLATIONS = {
         "table": "ohlc_table() or an existing table name from information_schema",
         "t": "float(tick size from config) / a table name from information_schema",
         "src": "bar_source() SQL: table names + integer constants", "direct": "ohlc_table(interval)",
+        "fine_src": "_union() of the fill_resolution interval: bar_source() SQL like src",
         "where": "constant text with ? placeholders", "bucket": "integers from INTERVAL_MS",
         "target - 1": "integer from INTERVAL_MS", "'DESC' if newest_first else 'ASC'": "one of two keywords",
         "float(constant_rate)": "float() of the configured funding rate", "events": "SQL with ? placeholders",
@@ -160,7 +166,8 @@ SAFE_INTERPOLATIONS = {
         "mark_cols": "constant column list or empty",
         "mark_table(interval)": "mark_table(): 'mark_' + ohlc_table(interval), regex-checked",
         "mark_table(base)": "as above, of the configured base interval"},
-    "exsim/store/schema.py": {"table": "ohlc_table(interval), regex-checked"},
+    "exsim/store/schema.py": {"table": "ohlc_table(interval), regex-checked, or a name of _ADDED_COLUMNS",
+                              "column": "a column definition of the module's _ADDED_COLUMNS (constants)"},
     "exsim/store/market_extra_reader.py": {
         "DAY_MS": "module integer constant", "OI_TABLE": "module constant table name",
         "grid": "constant text with ? placeholders", "src": "bar_source() SQL: table names + integer constants"},
@@ -169,6 +176,8 @@ SAFE_INTERPOLATIONS = {
         "'DESC' if newest_first else 'ASC'": "one of two keywords"},
     "exsim/store/spacing.py": {"table": "ohlc_table() or an existing table name from information_schema "
                                         "(bar_source's choice)", "SAMPLE_ROWS": "module constant"},
+    "exsim/store/run_export.py": {"table": "one of run_metrics.EXPORT_TABLES (constant table names) "
+                                           "present in information_schema"},
     "exsim/store/writer.py": {"table": "key of the module's _TABLES", "', '.join(cols)": "module column tuples",
                               "select": "built from the module column tuples"},
 }
