@@ -61,9 +61,6 @@ async def test_orders_balance_and_positions_over_the_ws_api(live_server, bars):
 
 
 async def test_edit_order_ws_amends_price_and_amount(live_server, bars):
-    from exsim.engine import commands
-    if not hasattr(commands, "ModifyOrder"):
-        pytest.skip("engine ModifyOrder command not present yet")
     server = live_server(auth="verify", api_keys=KEYS)
     ex = exchange(server, *ALICE)
     try:

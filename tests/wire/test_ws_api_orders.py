@@ -2,7 +2,6 @@
 envelope with the same order objects as REST, and change the same engine state."""
 from decimal import Decimal
 
-import pytest
 
 from tests.conftest import T0
 
@@ -98,9 +97,6 @@ async def test_conditional_orders_go_through_algo_methods(exsim_client):
 
 
 async def test_order_modify_amends_a_resting_limit(exsim_client):
-    from exsim.engine import commands
-    if not hasattr(commands, "ModifyOrder"):
-        pytest.skip("engine ModifyOrder command not present yet")
     c = await exsim_client()
     close = float(await last_close(c))
     limit = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.010",
