@@ -94,6 +94,9 @@ ACCOUNT_ROWS: list[tuple[str, Callable[[AccountMetrics], str]]] = [
     ("exposure", _exposure),
     ("notional traded", lambda a: money(a.notional)),
     ("turnover", lambda a: ratio(a.turnover) + "x"),
+    ("ambiguous fills", lambda a: count(a.ambiguous_fills)),
+    ("net PnL across paths", lambda a: f"{money(a.net_pnl_low)} .. {money(a.net_pnl_high)}" if a.ambiguous_fills
+     else DASH),
 ]
 
 

@@ -29,6 +29,8 @@ DEFINITIONS = [
     ("win rate / profit factor", "over closing trades (fills with realized PnL != 0), before fees"),
     ("exposure", "share of the run's bars during which a position was open (rebuilt from the fills)"),
     ("turnover", "sum of fill notional over the starting balance"),
+    ("net PnL across paths", "fills the assumed intra-bar path decided (ambiguous) priced at the other "
+                             "side's price instead: the range of net PnL between the two paths"),
 ]
 
 

@@ -103,6 +103,13 @@ class AccountMetrics(msgspec.Struct, kw_only=True):
     notional: float = 0.0  # sum of price * qty of the fills
     turnover: float = 0.0
     equity_points: int = 0
+    # fills the assumed intra-bar path decided (engine/matching.py), and what the other path
+    # would have changed: sum over them of (price - alt_price) x qty for a BUY, the opposite for
+    # a SELL; net PnL ranges over [net_pnl + min(0, other_path), net_pnl + max(0, other_path)]
+    ambiguous_fills: int = 0
+    other_path_pnl: float = 0.0
+    net_pnl_low: float = 0.0
+    net_pnl_high: float = 0.0
 
 
 class RunMetrics(msgspec.Struct, kw_only=True):
@@ -353,8 +360,12 @@ def run_metrics(con: duckdb.DuckDBPyConnection, run_id: str) -> RunMetrics:
     (_, created, strategy, params_text, status, symbols, interval, start, end, source, bars) = _header(con, run_id)
     params = _params(params_text)
     configured, balances = _balances(params)
-    fills = con.execute("SELECT account, ts, seq, symbol, side, price, qty, realized_pnl, fee FROM trades_fills "
-                        "WHERE run_id = ?::UUID ORDER BY ts, seq", [run_id]).fetchall()
+    # a file from before the ambiguity columns (read-only: ensure_schema did not add them)
+    known = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                        "WHERE table_name = 'trades_fills'").fetchall()}
+    flags = ", coalesce(ambiguous, false), alt_price" if "alt_price" in known else ", false, NULL"
+    fills = con.execute("SELECT account, ts, seq, symbol, side, price, qty, realized_pnl, fee" + flags +
+                        " FROM trades_fills WHERE run_id = ?::UUID ORDER BY ts, seq", [run_id]).fetchall()
     income = con.execute("SELECT account, income_type, income, ts FROM income WHERE run_id = ?::UUID "
                          "ORDER BY ts, tran_id", [run_id]).fetchall()
     equity = con.execute("SELECT account, ts, equity FROM equity_curve WHERE run_id = ?::UUID "
@@ -417,6 +428,11 @@ def _account(name: str, bal: float, fills: list, income: list, equity: list, sta
     m.funding = math.fsum(funding)
     m.net_pnl = math.fsum(i[2] for i in income)
     m.equity_points = len(equity)
+    ambiguous = [f for f in fills if f[9] and f[10] is not None]
+    m.ambiguous_fills = len(ambiguous)
+    m.other_path_pnl = math.fsum((f[5] - f[10]) * f[6] * (1 if f[4] == "BUY" else -1) for f in ambiguous)
+    m.net_pnl_low = m.net_pnl + min(0.0, m.other_path_pnl)
+    m.net_pnl_high = m.net_pnl + max(0.0, m.other_path_pnl)
     m.final_equity = equity[-1][2] if equity else bal + m.net_pnl
     m.unrealized_pnl = m.final_equity - bal - m.net_pnl
     m.total_return = m.final_equity / bal - 1.0 if bal else 0.0

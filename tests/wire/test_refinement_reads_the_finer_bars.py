@@ -1,9 +1,11 @@
 """fill_resolution through the real feed: a 1h replay over a database of 1m bars resolves the
 orders inside each hour on its 1m bars (the take-profit the minutes reached first), while
 without it the assumed path of the hour bar takes the stop and the fill is flagged ambiguous in
-DuckDB; streams and REST keep serving hour bars."""
+DuckDB (and `exsim runs show` gives the PnL range across the two paths); streams and REST
+keep serving hour bars."""
 import duckdb
 
+from exsim.store.run_metrics import run_metrics
 from exsim.store.schema import ensure_schema, ohlc_ddl
 
 MIN, HOUR = 60_000, 3_600_000
@@ -78,5 +80,9 @@ async def test_without_refinement_the_assumed_path_decides_and_is_flagged(exsim_
         assert flags == [("BUY", False, None), ("SELL", True, 50100.0)]  # the take-profit's price
         assert con.execute("SELECT bool_or(ambiguous) FROM orders WHERE run_id = ? AND orig_type = 'STOP_MARKET'",
                            [run_id]).fetchall() == [(True,)]
+        # runs show: the other path would have taken the take-profit, 0.1 x (50100 - 49900) = 20 more
+        acct = run_metrics(con, run_id).accounts[0]
+        assert (acct.ambiguous_fills, round(acct.other_path_pnl, 9)) == (1, 20.0)
+        assert (acct.net_pnl_low, round(acct.net_pnl_high - acct.net_pnl_low, 9)) == (acct.net_pnl, 20.0)
     finally:
         con.close()
