@@ -121,6 +121,7 @@ class Config(_Base):
     latency_ms: float = 0.0  # an order reaches the book this long (sim time) after it is accepted
     latency_jitter_ms: float = 0.0  # plus a uniform 0..jitter, drawn from latency_seed
     latency_seed: int = 7
+    queue: Literal["none", "volume"] = "none"  # volume: a resting LIMIT waits for the volume ahead of it
     auth: Literal["off", "verify"] = "off"
     api_keys: list[ApiKey] = []
     admin_token: str = ""

@@ -25,6 +25,10 @@ what the orders of a symbol may take of a bar's volume (engine/liquidity.py): th
 then rests PARTIALLY_FILLED and fills over later bars; a MARKET or IOC remainder expires.
 `limit_fill = "through"`: a resting LIMIT fills only when the path trades one tick beyond its
 price (BUY: low < price), still at its own price.
+`queue = "volume"`: a LIMIT that starts resting has a queue ahead of it, estimated as the volume
+the last bar traded per price level (its volume over the ticks of its range); each later segment
+that reaches its price without trading through it trades its own volume per level there, and
+the order fills once that has cleared the queue (a trade-through always fills: the level is gone).
 When one segment could fill several orders they fill in path order (the fraction of the path
 at which each condition is first met); ties go to the older order. When one segment reaches
 orders of one account on both sides of the path (say a take-profit above and a stop below), the
@@ -173,6 +177,8 @@ class Executor:
     """What matching needs from the account side (implemented by Sim)."""
 
     through = False  # limit_fill = "through"
+    level_volume = 0.0  # queue = "volume": base quantity this segment traded per price level
+    queue = False
 
     def fill(self, order: Order, price: int, is_maker: bool, alt_price: int = 0) -> None:
         """`alt_price` (ticks, 0 = none): the fill is ambiguous; the other side's price."""
@@ -198,6 +204,10 @@ def match_segment(orders: Iterable[Order], o: int, h: int, l: int, c: int, ex: E
         # ambiguous: the price the account's first event on the other side of the path is at
         alt = other_side.get((order.account, not rises(order, ev)), 0)
         if ev.kind == "fill":
+            if ex.queue and order.queue_ahead > 0 and not _trades_through(order, points, frac):
+                order.queue_ahead -= ex.level_volume  # the level traded, the queue ahead shrinks
+                if order.queue_ahead > 0:
+                    continue
             ex.fill(order, order.price, True, alt)
             continue
         ex.trigger(order)
@@ -211,6 +221,12 @@ def match_segment(orders: Iterable[Order], o: int, h: int, l: int, c: int, ex: E
             nxt = next_event(order, points, frac, through)
             if nxt is not None:
                 heapq.heappush(heap, (nxt.frac, oid, nxt, order))
+
+
+def _trades_through(order: Order, points: Points, start: float) -> bool:
+    """The path goes one tick beyond the order's price after `start`."""
+    level = order.price + (-1 if order.side == BUY else 1)
+    return touch(points, level, rising=order.side != BUY, start=start) is not None
 
 
 def _both_sides(events: list[tuple[float, int, Event, Order]]) -> dict[tuple[str, bool], int]:

@@ -59,6 +59,7 @@ class Order(msgspec.Struct, kw_only=True, gc=False):
     position_side: str = "BOTH"  # LONG / SHORT in hedge mode
     ambiguous: bool = False  # a fill of it depended on the assumed intra-bar path (matching.py)
     latency_ms: int = 0  # sim time between acceptance and reaching the book (config latency_ms)
+    queue_ahead: float = 0.0  # queue = "volume": base quantity resting ahead of it at its price
 
     @property
     def is_open(self) -> bool:

@@ -247,7 +247,11 @@ class Sim:
         if now >= self.countdowns.next_at:  # a countdownCancelAll ran out: cancel before matching
             self.countdowns.fire(self, now)
         if m.book:
-            m.book.match(so, sh, sl, sc, _Executor(self, m))
+            ex = _Executor(self, m)
+            if ex.queue:  # what this segment traded per price level (its share of the bar's volume)
+                seg_volume = bv - (m.bar[5] if m.bar is not None and m.bar[0] == ts and not m.bar_final else 0.0)
+                ex.level_volume = seg_volume / (sh - sl + 1)
+            m.book.match(so, sh, sl, sc, ex)
         if m.arrived:  # arrived during this segment (latency): in the book from the next one
             for order in m.arrived:
                 if order.is_open:
@@ -417,6 +421,9 @@ class Sim:
             return
         if not listed:
             self._list(acct, order)
+        if self.cfg.queue == "volume" and order.type == LIMIT and m.bar is not None:
+            # the queue ahead: what the last bar traded per price level (matching.py)
+            order.queue_ahead = m.bar[5] / (m.bar[2] - m.bar[3] + 1)
         m.book.add(order)
 
     def _deliver(self, m: Market, so: int, sh: int, sl: int, sc: int, now: int) -> None:
@@ -621,12 +628,14 @@ def in_order_scope(order: Order | None) -> bool:
 class _Executor(matching.Executor):
     """Binds match_segment's callbacks to the Sim: each order books on its own account."""
 
-    __slots__ = ("sim", "m", "slip", "through")
+    __slots__ = ("sim", "m", "slip", "through", "queue", "level_volume")
 
     def __init__(self, sim: Sim, m: Market) -> None:
         self.sim, self.m = sim, m
         self.slip = sim.slippage.price
         self.through = sim.cfg.limit_fill == "through"
+        self.queue = sim.cfg.queue == "volume"
+        self.level_volume = 0.0
 
     def fill(self, order: Order, price: int, is_maker: bool, alt_price: int = 0) -> None:
         self.sim._fill(self.sim.accounts[order.account], self.m, order, price, is_maker, alt_price)

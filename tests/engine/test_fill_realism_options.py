@@ -177,3 +177,25 @@ async def test_a_1m_bar_reaching_both_sides_is_flagged_under_refinement():
     # that minute closes below its open: the assumed O-H-L-C path takes the take-profit first; the
     # other side was the stop
     assert (exit_fill.price, exit_fill.alt_price) == (501000, 499000)
+
+
+def test_queue_waits_for_the_volume_ahead_at_the_level():
+    # the revealed bar is flat (one level) with volume 1.0: 1.0 BTC is queued ahead at any level
+    sim, _ = new_sim(50000, queue="volume")
+    order = place(sim, side="BUY", type="LIMIT", quantity="0.1", price="49900", time_in_force="GTC")
+    assert order.queue_ahead == 1.0
+    # 49900 touched by a bar over 1001 levels (0.10 ticks) with volume 200.2: 0.2 traded per
+    # level, 0.8 still ahead
+    bar(sim, 50000, 50000, 49900, 49900, volume=200.2)
+    assert order.status == "NEW" and abs(order.queue_ahead - 0.8) < 1e-9
+    bar(sim, 49900, 50000, 49900, 50000, volume=400.4)  # 0.4 more: still 0.4 ahead
+    assert order.status == "NEW"
+    bar(sim, 50000, 50000, 49900, 50000, volume=500.5)  # 0.5: the queue is cleared
+    assert order.status == "FILLED"
+
+
+def test_queue_fills_at_once_when_the_price_trades_through():
+    sim, _ = new_sim(50000, queue="volume")
+    order = place(sim, side="BUY", type="LIMIT", quantity="0.1", price="49900", time_in_force="GTC")
+    bar(sim, 50000, 50000, 49890, 49950, volume=0.1)  # a tick below the limit: the level is consumed
+    assert order.status == "FILLED"
