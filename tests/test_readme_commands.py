@@ -19,5 +19,5 @@ def test_readme_has_a_start_and_a_test_command():
 def test_ci_runs_both_readme_commands_verbatim():
     ci = (ROOT / ".ci" / "run").read_text()
     start, test = readme_commands()
-    assert f"start_cmd='{start}'" in ci
+    assert f"start_cmd='{start}'" in ci or f'start_cmd="{start}"' in ci
     assert f'test_cmd="{test}"' in ci
