@@ -116,7 +116,8 @@ class Replay:
         meta = {"code_hash": self.code_hash, "symbol": ",".join(symbols), "interval": interval,
                 "start_ms": first, "end_ms": end_ms, "data_source": self.db.data_source}
         params = msgspec.to_builtins(cfg)
-        params["api_keys"] = [k["key"] for k in params.get("api_keys", [])]
+        # each account's key and starting balance (exsim runs show reads them); never a secret
+        params["api_keys"] = [{"key": k["key"], "balance": k.get("balance")} for k in params.get("api_keys", [])]
         params.update({"start_ms": first, "end_ms": end_ms, "symbols": symbols})
         ticks = [Decimal(cfg.symbol_spec(s).tick_size) for s in symbols]
         marks = await self.db.query(reader.mark_symbols, symbols, interval)
