@@ -53,3 +53,20 @@ def test_long_and_short_on_one_symbol_have_separate_pnl_and_fees():
 
     place(sim, side="BUY", type="LIMIT", quantity="0.1", price="50000", time_in_force="GTC", position_side="LONG")
     assert code(dual, sim, False) == -4067
+
+
+def test_cross_liquidation_price_takes_both_sides_of_the_symbol():
+    from exsim.engine import risk
+    sim, _ = new_sim(50000, starting_balance=10000.0, maker_bps=0.0, taker_bps=0.0)
+    acct = sim.accounts["default"]
+    dual(sim, True)
+    place(sim, side="BUY", type="MARKET", quantity="1", position_side="LONG")
+    place(sim, side="SELL", type="MARKET", quantity="0.5", position_side="SHORT")
+    long, short = acct.position("BTCUSDT", "LONG"), acct.position("BTCUSDT", "SHORT")
+    # (WB + cum_L + cum_S - |L|*EP_L + |S|*EP_S) / (|L|*MMR_L + |S|*MMR_S - |L| + |S|), both in
+    # the first tier at the price it gives: (10000 - 50000 + 25000) / (0.004 + 0.002 - 1 + 0.5)
+    lp = F(10000 - 50000 + 25000) / (F(4, 1000) + F(2, 1000) - 1 + F(1, 2))
+    assert risk.liquidation_price(sim, acct, long) == risk.liquidation_price(sim, acct, short) == lp
+    assert lp == F(15000) / F("0.494")  # 30364.3724...
+    bar(sim, 50000, 50000, 30000, 30500)
+    assert long.amt == 0 and short.amt == 0 and acct.wallet >= 0
