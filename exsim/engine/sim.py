@@ -520,7 +520,7 @@ class Sim:
                     else:
                         asks += value
         self.log.append(OrderUpdated(time=self.sim_time, account=acct.name, exec_type=exec_type,
-                                     order=copy.copy(order), reason=reason, trade=trade, bids=bids, asks=asks))
+                                     order=order.__copy__(), reason=reason, trade=trade, bids=bids, asks=asks))
 
     def _equity_point(self, acct: Account, equity: int) -> None:
         self.log.append(EquityMarked(time=self.sim_time, account=acct.name, equity=equity))
@@ -589,7 +589,7 @@ class Sim:
         acct.trades.append(trade)
         self._order_event(acct, order, "TRADE", trade)
         self.log.append(AccountUpdated(time=now, account=acct.name, reason="ORDER", wallet=acct.wallet,
-                                       isolated=acct.isolated_wallets(), positions=[copy.copy(pos)],
+                                       isolated=acct.isolated_wallets(), positions=[pos.__copy__()],
                                        marks=[m.mark]))
         if realized:
             self._income(acct, inst.symbol, "REALIZED_PNL", realized, now, trade.trade_id)

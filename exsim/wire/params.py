@@ -28,8 +28,7 @@ class Params:
         return name in self.values
 
     def opt(self, name: str) -> Optional[str]:
-        value = self.values.get(name)
-        return value if value not in (None, "") else None
+        return self.values.get(name) or None  # values are str: "" and missing are both None
 
     def req(self, name: str) -> str:
         value = self.opt(name)

@@ -570,7 +570,23 @@ async def serve(request: web.Request, streams: list[str], combined: bool) -> web
                 break
     finally:
         fanout.remove(client)
+        drop_close_cycle(ws)
     return ws
+
+
+def drop_close_cycle(ws: web.WebSocketResponse) -> None:
+    """Forget the tracebacks of the exception aiohttp keeps once a connection is gone.
+
+    A client that drops its TCP connection leaves `ws.exception()` set (the reset met while
+    closing, its context the EofStream of the read): their tracebacks hold the frames of
+    `receive`/`close`, whose `self` is `ws`, which holds the exception: a cycle of ~45 objects
+    that only a full cyclic-GC pass frees, so closed connections piled up between full passes
+    and made each pass longer. Without the tracebacks, reference counting frees it all at once.
+    The exception itself stays (`ws.exception()` still answers)."""
+    exc, seen = ws.exception(), 0
+    while exc is not None and seen < 8:
+        exc.__traceback__ = None
+        exc, seen = exc.__context__ or exc.__cause__, seen + 1
 
 
 def _split(path_streams: str) -> list[str]:

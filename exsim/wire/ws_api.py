@@ -41,7 +41,7 @@ from .keys import AUTH, CONFIG, REPLAY, SIM, USER
 from .params import MAX_PARAM_LEN, Params
 from .rest_market import requested_symbols
 from .rest_trade import ORDER_COUNTS, _id, _regular, new_order_request
-from .ws import frame
+from .ws import drop_close_cycle, frame
 
 log = logging.getLogger("exsim.ws_api")
 routes = web.RouteTableDef()
@@ -409,14 +409,17 @@ async def ws_fapi(request: web.Request) -> web.WebSocketResponse:
     show = request.query.get("returnRateLimits", "true").lower() != "false"
     session = Session(request.remote or "", show)
     transport = request.transport
-    async for msg in ws:
-        if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-            reply = await handle(app, session, msg.data)
-            if transport is None or transport.is_closing():
+    try:
+        async for msg in ws:
+            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                reply = await handle(app, session, msg.data)
+                if transport is None or transport.is_closing():
+                    break
+                transport.write(frame(orjson.dumps(reply)))  # one text frame, like the fan-out's replies
+            elif msg.type == WSMsgType.ERROR:
                 break
-            transport.write(frame(orjson.dumps(reply)))  # one text frame, like the fan-out's replies
-        elif msg.type == WSMsgType.ERROR:
-            break
+    finally:
+        drop_close_cycle(ws)  # see ws.drop_close_cycle
     return ws
 
 

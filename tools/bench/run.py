@@ -38,6 +38,7 @@ import depth_fanout  # noqa: E402
 import httpload  # noqa: E402
 import refinement  # noqa: E402
 import userstream  # noqa: E402
+import wrkload  # noqa: E402
 import wsload  # noqa: E402
 import ws_api_rtt  # noqa: E402
 from benchlib import DAY_MS, MINUTE_MS, T0  # noqa: E402
@@ -271,16 +272,30 @@ class Suite:
         self.add(Row("MARKET order round trip p99, idle (python-binance)", e["p99_ms"], "ms", "< 2 ms",
                      e["p99_ms"] < 2.0, baseline=b["p99_ms"], ratio=e["p99_ms"] / b["p99_ms"]))
         # the same orders from a client that costs next to nothing: what the server itself adds
+        # (wrk when installed; else the Python generator, which at 1 connection mostly waits)
         secs = 1.0 if self.quick else 4.0
+        load, label = self.http_load()
         with benchlib.baseline("request", self.work) as base:
-            rb = httpload.run(base.port, 1, secs)
+            rb = load(base.port, 1, secs)
         gw.get("/admin/status?reset_lag=1")
-        re_ = httpload.run(gw.port, 1, secs)
+        re_ = load(gw.port, 1, secs)
         self.lag(gw, "orders idle, raw HTTP client")
-        self.add(Row("MARKET order round trip p50, idle (raw HTTP client)", re_["p50_ms"], "ms", "(info)", None,
-                     baseline=rb["p50_ms"], ratio=re_["p50_ms"] / rb["p50_ms"], detail={"exsim": re_, "limit": rb}))
-        self.add(Row("MARKET order round trip p99, idle (raw HTTP client)", re_["p99_ms"], "ms", "(info)", None,
-                     baseline=rb["p99_ms"], ratio=re_["p99_ms"] / rb["p99_ms"]))
+        r50, r99 = re_["p50_ms"] / rb["p50_ms"], re_["p99_ms"] / rb["p99_ms"]
+        self.add(Row(f"MARKET order round trip p50, idle, 1 connection {label}", re_["p50_ms"], "ms",
+                     "<= 1.5x limit", r50 <= 1.5, baseline=rb["p50_ms"], ratio=r50,
+                     detail={"exsim": re_, "limit": rb}))
+        self.add(Row(f"MARKET order round trip p99, idle, 1 connection {label}", re_["p99_ms"], "ms",
+                     "<= 2x limit", r99 <= 2.0, baseline=rb["p99_ms"], ratio=r99))
+
+    def http_load(self):
+        """(run function, row label): wrk when it is on PATH, else the Python generator."""
+        if wrkload.available():
+            return wrkload.run, "(wrk)"
+        if not getattr(self, "_said_wrk", False):
+            print("  (wrk not found: request rows use the Python load generator, which is client-bound "
+                  "near 7-8k req/s here; `apt-get install -y wrk` to measure the server)", flush=True)
+            self._said_wrk = True
+        return httpload.run, "(python, client-bound)"
 
     def scenario_orders_under_load(self, gw: benchlib.Server) -> None:
         n = 300 if self.quick else 2000
@@ -307,23 +322,35 @@ class Suite:
 
     def scenario_throughput(self, gw: benchlib.Server, gw_auth: Optional[benchlib.Server]) -> None:
         secs = 1.5 if self.quick else 5.0
+        load, label = self.http_load()
         gw.post("/admin/replay", {"speed_bars_per_sec": 0, "restart": True, "start": T0,
                                   "end": T0 + 400 * DAY_MS})
         with benchlib.baseline("request", self.work) as base:
-            b = httpload.run(base.port, 50, secs)
+            b = load(base.port, 50, secs)
+            bt = wrkload.run_get(base.port, 50, secs, "/fapi/v1/time") if label == "(wrk)" else None
         gw.get("/admin/status?reset_lag=1")
-        e = httpload.run(gw.port, 50, secs)
+        e = load(gw.port, 50, secs)
         lag = self.lag(gw, "order throughput")
-        self.add(Row("order requests/s, 50 connections (form)", e["ok_per_sec"], "req/s", ">= 10k req/s",
-                     e["ok_per_sec"] >= 10_000, baseline=b["ok_per_sec"], ratio=e["ok_per_sec"] / b["ok_per_sec"],
+        ratio = e["ok_per_sec"] / b["ok_per_sec"]
+        self.add(Row(f"order requests/s, 50 connections (form) {label}", e["ok_per_sec"], "req/s",
+                     ">= 0.50 of limit", ratio >= 0.5, baseline=b["ok_per_sec"], ratio=ratio,
                      detail={"exsim": e, "limit": b, "lag_ms": lag}))
         if gw_auth is not None:
             gw_auth.get("/admin/status?reset_lag=1")
-            s = httpload.run(gw_auth.port, 50, secs, key=API_KEY, secret=API_SECRET)
+            s = load(gw_auth.port, 50, secs, key=API_KEY, secret=API_SECRET)
             lag = self.lag(gw_auth, "order throughput signed")
-            self.add(Row("order requests/s, 50 connections (signed)", s["ok_per_sec"], "req/s", ">= 10k req/s",
-                         s["ok_per_sec"] >= 10_000, baseline=b["ok_per_sec"], ratio=s["ok_per_sec"] / b["ok_per_sec"],
-                         detail={"exsim": s, "lag_ms": lag}))
+            vs_form = s["ok_per_sec"] / e["ok_per_sec"] if e["ok_per_sec"] else 0.0
+            self.add(Row(f"order requests/s, 50 connections (signed) {label}", s["ok_per_sec"], "req/s",
+                         "within 10% of form", vs_form >= 0.9, baseline=b["ok_per_sec"],
+                         ratio=s["ok_per_sec"] / b["ok_per_sec"],
+                         detail={"exsim": s, "lag_ms": lag, "signed_vs_form": vs_form,
+                                 "signing": "pre-signed pool (wrkload.py)" if label == "(wrk)" else "per request"}))
+        if bt is not None:
+            t = wrkload.run_get(gw.port, 50, secs, "/fapi/v1/time")
+            self.lag(gw, "time throughput")
+            self.add(Row(f"GET /fapi/v1/time requests/s, 50 connections {label}", t["ok_per_sec"], "req/s",
+                         "(info)", None, baseline=bt["ok_per_sec"], ratio=t["ok_per_sec"] / bt["ok_per_sec"],
+                         detail={"exsim": t, "limit": bt}))
 
     # --- the user-data stream (issue 17) -------------------------------------------------------
 
