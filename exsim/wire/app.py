@@ -34,7 +34,30 @@ log = logging.getLogger("exsim")
 WEIGHTS = {"/fapi/v1/ticker/24hr": 1, "/fapi/v1/allOrders": 5, "/fapi/v1/userTrades": 5,
            "/fapi/v2/account": 5, "/fapi/v3/account": 5, "/fapi/v2/balance": 5, "/fapi/v3/balance": 5,
            "/fapi/v2/positionRisk": 5, "/fapi/v3/positionRisk": 5, "/fapi/v1/income": 30,
-           "/fapi/v1/commissionRate": 20, "/fapi/v1/order": 0}
+           "/fapi/v1/commissionRate": 20, "/fapi/v1/order": 0, "/fapi/v1/trades": 5,
+           "/fapi/v1/historicalTrades": 20, "/fapi/v1/aggTrades": 20, "/fapi/v1/batchOrders": 5,
+           "/fapi/v1/countdownCancelAll": 10, "/fapi/v1/adlQuantile": 5, "/fapi/v1/multiAssetsMargin": 30,
+           "/fapi/v1/positionSide/dual": 30}
+# routes weighed by their `limit`, as Binance weighs them
+KLINE_ROUTES = frozenset({"/fapi/v1/klines", "/fapi/v1/markPriceKlines", "/fapi/v1/indexPriceKlines",
+                          "/fapi/v1/premiumIndexKlines", "/fapi/v1/continuousKlines"})
+
+
+def request_weight(request: web.Request) -> int:
+    """Binance's REQUEST_WEIGHT of a request (by path; by `limit` for klines and depth; GET
+    forceOrders 20 with a symbol, 50 without)."""
+    path, q = request.path, request.query
+    if path in KLINE_ROUTES or path == "/fapi/v1/depth":
+        limit = q.get("limit", "500")
+        n = int(limit) if limit.isascii() and limit.isdigit() and len(limit) <= 9 else 500
+        if path == "/fapi/v1/depth":
+            return 2 if n <= 50 else 5 if n <= 100 else 10 if n <= 500 else 20
+        return 1 if n < 100 else 2 if n < 500 else 5 if n <= 1000 else 10
+    if path == "/fapi/v1/forceOrders":
+        return 20 if q.get("symbol") else 50
+    if path in ("/fapi/v1/multiAssetsMargin", "/fapi/v1/positionSide/dual") and request.method != "GET":
+        return 1
+    return WEIGHTS.get(path, 1)
 WEIGHT_LIMIT = 2400
 
 
@@ -116,12 +139,7 @@ def _weight_middleware(cfg: Config):
             return error_response(-1000, "Request body too large.", 413)
         if not request.path.startswith(("/fapi", "/api", "/sapi")):
             return await handler(request)
-        weight = WEIGHTS.get(request.path, 1)
-        if request.path == "/fapi/v1/klines":
-            limit = request.query.get("limit", "500")
-            n = int(limit) if limit.isascii() and limit.isdigit() and len(limit) <= 9 else 500
-            weight = 1 if n < 100 else 2 if n < 500 else 5 if n <= 1000 else 10
-        used = weights.add(request.remote or "", weight)
+        used = weights.add(request.remote or "", request_weight(request))
         if cfg.rate_limit and used > WEIGHT_LIMIT:
             retry = str(60 - int(time.time()) % 60)
             return error_response(-1003, f"Too many requests; current limit is {WEIGHT_LIMIT} requests per "
