@@ -1,8 +1,8 @@
 """Order latency: an accepted order reaches the matching engine `latency_ms` (plus a uniform
 0..`latency_jitter_ms`, drawn from a generator seeded with `latency_seed`: the same run gives
 the same delays) of sim time later. It is NEW (open, cancellable) meanwhile; at its arrival
-it executes as an order arriving then would, at the price the path has reached (engine/sim.py
-`_deliver`). 0 (the default) means orders reach the book on acceptance."""
+it executes as an order arriving then would, at the price the path has reached
+(engine/arrival.py `deliver`). 0 (the default) means orders reach the book on acceptance."""
 from __future__ import annotations
 
 import bisect

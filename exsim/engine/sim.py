@@ -15,32 +15,28 @@ account in path order. The Sim knows nothing of HTTP or DuckDB.
 """
 from __future__ import annotations
 
-import copy
 import random
 import uuid
-from fractions import Fraction
 from typing import Iterable, Optional
 
 from ..config import Config
 from . import errors as E
-from . import liquidation, matching, money, risk, settings, validation
-from .account import Account, Income, Position, Trade
+from . import arrival, funding, liquidation, matching, money, risk, settings, validation
+from .account import Account, Income, Trade
+from .amend import Amendments, modify  # order amendments (PUT /fapi/v1/order) and their history
 from .bars import BarChunk
-from .commands import (Applied, ApplyFunding, CancelAll, CancelOrder, ChangePositionMargin, NewOrder, PlaceOrder,
-                       SetLeverage, SetMarginType, SetMultiAssets, SetPositionMode)
-from .errors import ExchangeError, bad_param, missing_param, reject
-from .events import (AccountUpdated, EquityMarked, EventLog, FundingSettled, IncomeBooked, MarketListener,
-                     OrderUpdated, RunStarted, RunStatus)
+from .commands import (Applied, ApplyFunding, CancelAll, CancelOrder, ChangePositionMargin, ModifyOrder, NewOrder,
+                       PlaceOrder, SetCountdownCancel, SetLeverage, SetMarginType, SetMultiAssets, SetPositionMode)
+from .countdown import Countdowns  # countdownCancelAll, in sim time
+from .errors import missing_param, reject
+from .events import (AccountUpdated, EquityMarked, EventLog, IncomeBooked, MarketListener, OrderUpdated, RunStarted,
+                     RunStatus)
 from .fees import BpsSlippage, MakerTakerFee
-from .bars import path_points, point_at
 from .instrument import Instrument
 from .latency import Latency
 from .liquidity import VolumeCap
 from .market import Market
-from .orders import BUY, CANCELED, CONDITIONAL, EXPIRED, FILLED, LIMIT, MARKET, PARTIALLY_FILLED, Order
-from .amend import Amendments, modify  # order amendments (PUT /fapi/v1/order) and their history
-from .commands import ModifyOrder, SetCountdownCancel
-from .countdown import Countdowns  # countdownCancelAll, in sim time
+from .orders import BUY, CANCELED, CONDITIONAL, EXPIRED, FILLED, PARTIALLY_FILLED, Order
 
 DEFAULT_ACCOUNT = "default"
 CLIENT_ID_SEED = "exsim-client-order-ids"
@@ -172,7 +168,7 @@ class Sim:
                 result = settings.change_position_margin(self, self.account(cmd.account), cmd.symbol,
                                                          cmd.position_side, cmd.amount, cmd.kind)
             case ApplyFunding():
-                result = self._apply_funding(self.markets[cmd.symbol], cmd.funding_time, cmd.rate)
+                result = funding.pay(self, self.markets[cmd.symbol], cmd.funding_time, cmd.rate)
             case ModifyOrder():
                 result = modify(self, self.account(cmd.account), cmd)
             case SetCountdownCancel():
@@ -242,7 +238,7 @@ class Sim:
         if self.liquidity is not None:
             self.liquidity.on_segment(m.inst.symbol, ts, bv)
         if self.latency.in_flight.get(m.inst.symbol):
-            self._deliver(m, so, sh, sl, sc, now)
+            arrival.deliver(self, m, so, sh, sl, sc, now)
         self.sim_time = now
         if now >= self.countdowns.next_at:  # a countdownCancelAll ran out: cancel before matching
             self.countdowns.fire(self, now)
@@ -273,7 +269,7 @@ class Sim:
         m.bar = (ts, bo, bh, bl, sc, bv)
         m.bar_final = final
         if now >= m.next_funding_time:
-            self._settle_funding(m)
+            funding.settle(self, m)
         if self.market_listener.active:
             self.market_listener.on_tick(sym, ts, bo, bh, bl, sc, bv, final)
 
@@ -307,37 +303,6 @@ class Sim:
         tid = self._next_trade_id
         self._next_trade_id += 1
         return tid
-
-    # --- funding --------------------------------------------------------------------------
-
-    def _settle_funding(self, m: Market) -> None:
-        while self.sim_time >= m.next_funding_time:
-            when, rate = m.advance_funding()
-            self.apply(ApplyFunding(symbol=m.inst.symbol, funding_time=when, rate=rate))
-
-    def _apply_funding(self, m: Market, when: int, rate: Fraction) -> int:
-        """Positions open at a funding time pay (rate > 0, longs) or receive amt*mark*rate."""
-        symbol = m.inst.symbol
-        self.log.append(FundingSettled(time=when, symbol=symbol, rate=str(float(rate))))
-        paid = 0
-        for acct in list(self._exposed.values()):
-            for pos in [p for p in acct.positions.values() if p.symbol == symbol and p.amt]:
-                if not rate:
-                    continue
-                # at the mark price; an isolated position pays from (or into) its own margin
-                pay = money.scale(rate, m.inst.notional(m.mark, pos.amt))
-                acct.wallet -= pay
-                if pos.isolated:
-                    pos.isolated_wallet -= pay
-                acct.update_time = when
-                self.touch(acct)
-                self._income(acct, symbol, "FUNDING_FEE", -pay, when)
-                listed = [copy.copy(pos)] if pos.isolated else []  # Binance lists only isolated ones
-                self.log.append(AccountUpdated(time=when, account=acct.name, reason="FUNDING_FEE",
-                                               wallet=acct.wallet, isolated=acct.isolated_wallets(),
-                                               positions=listed, marks=[m.mark] if listed else [], change=-pay))
-                paid += 1
-        return paid
 
     # --- orders ---------------------------------------------------------------------------
 
@@ -381,67 +346,8 @@ class Sim:
             self._order_event(acct, order, "NEW")
             self.latency.send(order, self.sim_time)
         else:
-            self._arrive(acct, m, order, m.last, announce=True)
+            arrival.arrive(self, acct, m, order, m.last, announce=True)
         return order
-
-    def _arrive(self, acct: Account, m: Market, order: Order, last: int, announce: bool) -> None:
-        """The order reaches the matching engine with the price at `last`: what executes at
-        once does (a remainder the bar's volume cannot fill rests if GTC, else expires), the
-        rest rests. `announce`: send its NEW first (it was not sent at acceptance)."""
-        listed = not announce  # an order in flight is listed already
-        if announce and not (order.type == MARKET or order.time_in_force in ("IOC", "FOK")
-                             or matching.limit_marketable(order.side, order.price, last)):
-            self._list(acct, order)  # listed first, so its NEW counts it among the open orders
-            listed = True
-        if announce:
-            self._order_event(acct, order, "NEW")
-        conditional = order.orig_type in CONDITIONAL
-        if order.type == MARKET and not conditional:
-            self._fill(acct, m, order, self.slippage.price(last, order.side == BUY), False)
-            if order.is_open:
-                self._close(acct, order, EXPIRED, reason="not enough volume")
-            return
-        if order.orig_type == LIMIT and matching.limit_marketable(order.side, order.price, last):
-            short = (order.time_in_force == "FOK" and self.liquidity is not None
-                     and self.liquidity.available(m.inst) < order.remaining)
-            if order.time_in_force == "GTX" or short:  # only possible for an order that arrived late
-                self._close(acct, order, EXPIRED, reason="would take" if not short else "not enough volume")
-                return
-            self._fill(acct, m, order, matching.taker_price(order.side, last, order.price, self.slippage.price),
-                       False)
-            if order.is_open and order.time_in_force in ("IOC", "FOK"):
-                self._close(acct, order, EXPIRED, reason="not enough volume")
-            elif order.is_open and not listed:
-                self._list(acct, order)
-            if order.is_open:
-                m.book.add(order)
-            return
-        if order.time_in_force in ("IOC", "FOK"):
-            self._close(acct, order, EXPIRED)
-            return
-        if not listed:
-            self._list(acct, order)
-        if self.cfg.queue == "volume" and order.type == LIMIT and m.bar is not None:
-            # the queue ahead: what the last bar traded per price level (matching.py)
-            order.queue_ahead = m.bar[5] / (m.bar[2] - m.bar[3] + 1)
-        m.book.add(order)
-
-    def _deliver(self, m: Market, so: int, sh: int, sl: int, sc: int, now: int) -> None:
-        """Orders in flight that arrive during this segment execute at the price the path has
-        reached then (the three legs taking equal time), before the segment's matching; from
-        the next segment on they are in the book like any other."""
-        start = self.sim_time
-        points = path_points(so, sh, sl, sc)
-        for arrival, order in self.latency.due(m.inst.symbol, now):
-            if not order.is_open:
-                continue  # cancelled in flight
-            frac = (arrival - start) / (now - start) if now > start else 1.0
-            self.sim_time = max(start, arrival)
-            self._arrive(self.accounts[order.account], m, order, point_at(points, min(1.0, max(0.0, frac))), False)
-            if order.order_id in m.book.orders:
-                m.book.remove(order)  # matched from the next segment on, not on prices before it arrived
-                m.arrived.append(order)
-        self.sim_time = start
 
     def _list(self, acct: Account, order: Order) -> None:
         """The order is open: among the account's open orders (cancellable, counted)."""
