@@ -25,6 +25,7 @@ from ..replay import Replay
 from .keys import AUTH, CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM, STORE, USER
 from .force_orders import ForceOrders
 from .user_stream import UserStream
+from .weights import RequestWeights
 from .rest_trade import ORDER_COUNTS, OrderCounts
 from . import rest_order_extra
 from . import admin_runs, progress_log
@@ -113,23 +114,8 @@ def replay_symbols(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[str]:
     return found
 
 
-class _Weights:
-    """X-MBX-USED-WEIGHT-1M per client IP over the current wall-clock minute."""
-
-    def __init__(self) -> None:
-        self.minute = 0
-        self.used: dict[str, int] = {}
-
-    def add(self, ip: str, weight: int) -> int:
-        minute = int(time.time() // 60)
-        if minute != self.minute:
-            self.minute, self.used = minute, {}
-        self.used[ip] = self.used.get(ip, 0) + weight
-        return self.used[ip]
-
-
 def _weight_middleware(cfg: Config):
-    weights = _Weights()
+    weights = RequestWeights()
 
     @web.middleware
     async def middleware(request: web.Request, handler):

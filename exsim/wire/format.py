@@ -121,7 +121,8 @@ def _position_numbers(sim: Sim, acct: Account, pos: Position) -> dict:
                 asks=sum(inst.notional(o.price or o.stop_price, o.remaining) for o in sides if o.side == "SELL"))
 
 
-def _margin_type(pos: Position) -> str:
+def margin_type_text(pos: Position) -> str:
+    """positionRisk's marginType and ACCOUNT_UPDATE's mt: lower-case "isolated" / "cross"."""
     return "isolated" if pos.isolated else "cross"
 
 
@@ -132,7 +133,7 @@ def position_risk_v2(sim: Sim, acct: Account, pos: Position) -> dict:
         "symbol": pos.symbol, "positionAmt": inst.qty.fmt(pos.amt), "entryPrice": decimal_text(n["entry"]),
         "breakEvenPrice": decimal_text(n["bep"]), "markPrice": decimal_text(n["mark"]),
         "unRealizedProfit": money(n["upnl"]), "liquidationPrice": decimal_text(n["liq"]),
-        "leverage": str(pos.leverage), "maxNotionalValue": n["max_notional"], "marginType": _margin_type(pos),
+        "leverage": str(pos.leverage), "maxNotionalValue": n["max_notional"], "marginType": margin_type_text(pos),
         "isolatedMargin": money(n["iso_margin"]),
         "isAutoAddMargin": "false",  # a string in v2, as live Binance sends it (a bool in symbolConfig)
         "positionSide": pos.side, "notional": money(n["notional"]), "isolatedWallet": money(pos.isolated_wallet),

@@ -66,6 +66,11 @@ class Params:
             raise bad_param(name)
         return lowered == "true"
 
+    def req_bool(self, name: str) -> bool:
+        """A mandatory "true"/"false" parameter (-1102 when missing, -1130 otherwise bad)."""
+        self.req(name)
+        return self.bool(name)
+
     def window(self, default_limit: int, max_limit: int) -> tuple[Optional[int], Optional[int], int]:
         """startTime, endTime and limit as Binance validates them for history routes."""
         start, end = self.int("startTime"), self.int("endTime")

@@ -86,9 +86,7 @@ async def get_dual(request: web.Request) -> web.Response:
 @routes.post("/fapi/v1/positionSide/dual")
 async def set_dual(request: web.Request) -> web.Response:
     p, sim, acct = await signed(request)
-    if p.opt("dualSidePosition") is None:
-        p.req("dualSidePosition")
-    await apply(request, SetPositionMode(account=acct.name, dual_side=p.bool("dualSidePosition")))
+    await apply(request, SetPositionMode(account=acct.name, dual_side=p.req_bool("dualSidePosition")))
     return json_response(SUCCESS)
 
 
@@ -101,9 +99,7 @@ async def get_multi_assets(request: web.Request) -> web.Response:
 @routes.post("/fapi/v1/multiAssetsMargin")
 async def set_multi_assets(request: web.Request) -> web.Response:
     p, _, acct = await signed(request)
-    if p.opt("multiAssetsMargin") is None:
-        p.req("multiAssetsMargin")
-    await apply(request, SetMultiAssets(account=acct.name, multi_assets=p.bool("multiAssetsMargin")))
+    await apply(request, SetMultiAssets(account=acct.name, multi_assets=p.req_bool("multiAssetsMargin")))
     return json_response(SUCCESS)
 
 

@@ -30,7 +30,7 @@ from ..engine.account import Account, Position
 from ..engine.events import AccountUpdated, LeverageChanged, MarginCalled, MultiAssetsChanged, OrderUpdated
 from ..engine.orders import LIQUIDATION, TRAILING_STOP_MARKET
 from ..engine.sim import Sim
-from .format import avg_price_text, decimal_text
+from .format import avg_price_text, decimal_text, margin_type_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .ws import Client, Fanout
@@ -259,7 +259,7 @@ class UserStream:
             inst = self.sim.instrument(pos.symbol)
             rows.append({"s": pos.symbol, "ps": pos.side, "pa": inst.qty.fmt(pos.amt), "mt": pos.margin_type,
                          "iw": money(pos.isolated_wallet), "mp": inst.price.fmt(mark),
-                         "up": money(_upnl(inst, pos, mark)), "mm": money(mm)})
+                         "up": money(Account.unrealized(inst, pos, mark)), "mm": money(mm)})
         out["p"] = rows
         return orjson.dumps(out)
 
@@ -269,12 +269,8 @@ class UserStream:
         rate = self.sim.fees[pos.symbol].taker_rate
         bep = 0 if not pos.amt else entry * (1 + rate) if pos.amt > 0 else entry * (1 - rate)
         return {"s": pos.symbol, "pa": inst.qty.fmt(pos.amt), "ep": decimal_text(entry), "bep": decimal_text(bep),
-                "cr": money(pos.realized), "up": money(_upnl(inst, pos, mark)),
-                "mt": "isolated" if pos.isolated else "cross", "iw": money(pos.isolated_wallet), "ps": pos.side}
-
-
-def _upnl(inst, pos: Position, mark: int) -> int:
-    return Account.unrealized(inst, pos, mark)
+                "cr": money(pos.realized), "up": money(Account.unrealized(inst, pos, mark)),
+                "mt": margin_type_text(pos), "iw": money(pos.isolated_wallet), "ps": pos.side}
 
 
 async def _close(client: "Client", why: str) -> None:

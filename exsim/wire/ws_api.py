@@ -42,6 +42,7 @@ from .params import MAX_PARAM_LEN, Params
 from .rest_market import requested_symbols
 from .rest_trade import ORDER_COUNTS, _id, _regular, new_order_request
 from .ws import drop_close_cycle, frame
+from .weights import RequestWeights
 
 log = logging.getLogger("exsim.ws_api")
 routes = web.RouteTableDef()
@@ -74,22 +75,7 @@ class WsApiError(Exception):
         self.code, self.msg = code, msg
 
 
-class _Weights:
-    """REQUEST_WEIGHT used per client IP in the current wall-clock minute (WS API requests)."""
-
-    def __init__(self) -> None:
-        self.minute = 0
-        self.used: dict[str, int] = {}
-
-    def add(self, ip: str, weight: int) -> int:
-        minute = int(time.time() // 60)
-        if minute != self.minute:
-            self.minute, self.used = minute, {}
-        self.used[ip] = self.used.get(ip, 0) + weight
-        return self.used[ip]
-
-
-WEIGHTS = web.AppKey("ws_api_weights", _Weights)
+WEIGHTS = web.AppKey("ws_api_weights", RequestWeights)  # its own counter: REST's is the middleware's
 
 
 class Session:
@@ -429,5 +415,5 @@ for _path in ("/ws-fapi/v1", "/ws-fapi/v1/"):
 
 def add_routes(app: web.Application) -> None:
     """Register `/ws-fapi/v1` (python-binance, ccxt and the modular SDK all use that path)."""
-    app[WEIGHTS] = _Weights()
+    app[WEIGHTS] = RequestWeights()
     app.add_routes(routes)
