@@ -28,6 +28,7 @@ from .engine.sim import Sim
 from .store import reader
 from .store.db import Database
 from .store.writer import params_json
+from .wakeups import Wakeups
 
 log = logging.getLogger("exsim.replay")
 
@@ -77,6 +78,8 @@ class Replay:
         # (streams that aggregate coarser intervals seed their open period there).
         self.before_reveal: list[Callable[[], Awaitable[None]]] = []
         clock.on_end = self._on_end
+        self.wakeups = Wakeups()  # sleeping bots' alarms in sim time (exsim run-bot)
+        clock.moved = self.wakeups.moved
 
     # --- commands in ----------------------------------------------------------------------
 
@@ -98,7 +101,9 @@ class Replay:
             case Restart():
                 return Applied(await self.start(cmd.start, cmd.end), [])
             case _:
-                return self.sim.apply(cmd)
+                applied = self.sim.apply(cmd)
+                self.wakeups.moved(self.sim.sim_time)
+                return applied
 
     # --- runs -----------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ class Clock:
         self.finished = True
         self.total_bars = 0
         self.on_end: Optional[Callable[[], Awaitable[None]]] = None
+        # told the sim time after every batch, step and load (bots on the replay clock wait on it)
+        self.moved: Callable[[int], None] = lambda now_ms: None
         self._source: Optional[AsyncIterator[BarChunk]] = None
         self._chunk: Optional[BarChunk] = None
         self._prev_chunk: Optional[BarChunk] = None  # kept so recent bars are served from memory
@@ -85,6 +87,7 @@ class Clock:
             self._reanchor()
         self.sim.publish()
         self.sim.market_listener.flush()
+        self.moved(self.sim.sim_time)
         self._wake.set()
 
     def set_speed(self, speed: Speed) -> None:
@@ -112,6 +115,7 @@ class Clock:
             self._reanchor()
         self.sim.publish()
         self.sim.market_listener.flush()  # a paused clock's loop will not send these bars
+        self.moved(self.sim.sim_time)
         return done
 
     def hold(self) -> asyncio.Lock:
@@ -185,6 +189,7 @@ class Clock:
                     else:
                         delay = self._run_due()
                         self.sim.publish()
+                    self.moved(self.sim.sim_time)
                 # many subscribers: the sends are spread over loop turns (requests run between)
                 while listener.flush_some():
                     await asyncio.sleep(0)
