@@ -103,6 +103,14 @@ class Config(_Base):
     start: Union[str, int, None] = None  # None = first bar in the database
     end: Union[str, int, None] = None  # exclusive; None = after the last bar
     speed: Union[float, Literal["max"]] = 25.0  # bars per second; 0 = paused
+    # "wall": bars at `speed` whatever the bots do; "lockstep": the next bar only once every bot
+    # has seen this one and gone idle (exsim/lockstep.py), so a bot's latency decides nothing
+    pacing: Literal["wall", "lockstep"] = "wall"
+    quiet_ms: float = 5.0  # lockstep: a bot idle this long (wall time) after its last request is done
+    max_wait_ms: float = 10000.0  # lockstep: advance anyway after this long (journals a TIMEOUT)
+    min_bots: int = 1  # lockstep: the first bar waits until this many bots have connected
+    journal_fsync: bool = False  # fsync the journal file per command (power loss, not just kill -9)
+    journal_dir: Union[str, None] = None  # default: <duckdb_path>.journal/
     maker_bps: float = 2.0  # Binance's base tier (VIP 0): maker 0.02 %, taker 0.05 %
     taker_bps: float = 5.0
     slippage_bps: float = 0.0
@@ -165,7 +173,8 @@ ENV_NAMES: dict[str, str] = {
     "maker_bps": "FEE_MAKER_BPS", "taker_bps": "FEE_TAKER_BPS", "slippage_bps": "SLIPPAGE_BPS",
     "starting_balance": "STARTING_BALANCE", "ticks_per_bar": "TICKS_PER_BAR", "on_end": "ON_END",
     "auth": "AUTH", "admin_token": "ADMIN_TOKEN", "strict_filters": "STRICT_FILTERS",
-    "log_level": "LOG_LEVEL", "access_log": "ACCESS_LOG",
+    "log_level": "LOG_LEVEL", "access_log": "ACCESS_LOG", "pacing": "PACING", "quiet_ms": "QUIET_MS",
+    "max_wait_ms": "MAX_WAIT_MS", "min_bots": "MIN_BOTS", "journal_fsync": "JOURNAL_FSYNC",
 }
 
 # CLI flag -> key (flags as the spec names them).
@@ -175,7 +184,8 @@ FLAG_NAMES: dict[str, str] = {
     "--interval": "interval", "--start": "start", "--end": "end", "--speed": "speed",
     "--maker-bps": "maker_bps", "--taker-bps": "taker_bps", "--slippage-bps": "slippage_bps",
     "--starting-balance": "starting_balance", "--ticks-per-bar": "ticks_per_bar",
-    "--on-end": "on_end", "--auth": "auth", "--access-log": "access_log",
+    "--on-end": "on_end", "--auth": "auth", "--access-log": "access_log", "--pacing": "pacing",
+    "--quiet-ms": "quiet_ms", "--max-wait-ms": "max_wait_ms", "--min-bots": "min_bots",
 }
 # Flags that take no value: given means true.
 SWITCHES = ("--access-log",)

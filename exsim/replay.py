@@ -79,6 +79,9 @@ class Replay:
         self.before_reveal: list[Callable[[], Awaitable[None]]] = []
         clock.on_end = self._on_end
         self.wakeups = Wakeups()  # sleeping bots' alarms in sim time (exsim run-bot)
+        # pacing = "lockstep": the gate (exsim/lockstep.py) that orders commands inside a bar
+        # and stamps their sim time; None with wall pacing
+        self.gate = None
         clock.moved = self.wakeups.moved
 
     # --- commands in ----------------------------------------------------------------------
@@ -101,6 +104,9 @@ class Replay:
             case Restart():
                 return Applied(await self.start(cmd.start, cmd.end), [])
             case _:
+                if self.gate is not None:
+                    await self.gate.admit(cmd)  # its canonical turn inside the bar
+                    self.sim.sim_time = self.gate.stamp()
                 applied = self.sim.apply(cmd)
                 self.wakeups.moved(self.sim.sim_time)
                 return applied

@@ -154,6 +154,11 @@ class Clock:
             return None  # older bars may sit before this run's memory
         return rows[-limit:]
 
+    def position(self) -> tuple[int, int]:
+        """Where the replay stands: (steps done in this run, ticks done of the step in progress).
+        A command's position in the journal; re-executing it there gives the same state."""
+        return self.sim.bars_done, self._seg_j if self._segments else 0
+
     def bars_per_sec_actual(self) -> float:
         w = self.rate_window
         if len(w) < 2 or w[-1][0] - w[0][0] <= 0:
