@@ -105,6 +105,19 @@ def _runs_parsers(sub) -> None:
     exp.add_argument("--format", choices=("csv", "parquet", "duckdb"), required=True)
     exp.add_argument("--out", required=True, help="the file (duckdb) or folder (csv, parquet) to create")
     source(exp, url=False)
+    ver = sub.add_parser("verify", help="re-execute a run's journal offline and check orders, fills, income "
+                         "and equity are identical (exit 1 naming the first difference)")
+    ver.add_argument("run_id", help="a run id or a unique prefix of one")
+    source(ver, url=False)
+    rr = sub.add_parser("replay-run", help="re-run a run's journal with other settings into a new run; "
+                        "print both side by side")
+    rr.add_argument("run_id", help="a run id or a unique prefix of one")
+    rr.add_argument("--with", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting for the new run, e.g. taker_bps=5 (repeatable)")
+    source(rr, url=False)
+    rr.add_argument("--json", action="store_true", help="print JSON")
+    sub.add_parser("run-bot", help="run a Python bot unmodified on the replay clock: "
+                   "exsim run-bot [--gateway URL] -- CMD ARGS...")
     rep = sub.add_parser("report", help="an offline HTML report of one run, with its charts as PNG files")
     rep.add_argument("run_id")
     source(rep, url=False)
@@ -118,7 +131,12 @@ def load_config(ns: argparse.Namespace) -> config_mod.Loaded:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    ns = build_parser().parse_args(argv)
+    args = sys.argv[1:] if argv is None else list(argv)
+    head = args[:args.index("--")] if "--" in args else args
+    if "run-bot" in head:  # everything after it is the bot's command line, untouched
+        from .run_bot import main as run_bot
+        return run_bot(args[args.index("run-bot") + 1:])
+    ns = build_parser().parse_args(args)
     try:
         if ns.cmd in (None, "serve"):
             loaded = load_config(ns)
@@ -145,6 +163,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             return 0
         if ns.cmd == "load":
             return run_load(ns)
+        if ns.cmd in ("verify", "replay-run"):
+            from . import rerun_cli
+            return rerun_cli.main(ns, lambda: load_config(ns).config)
         if ns.cmd in ("runs", "report"):
             from . import runs_cli
             return runs_cli.main(ns, lambda: load_config(ns).config)

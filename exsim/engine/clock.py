@@ -258,11 +258,7 @@ class Clock:
             return True
         if self._source is not None:
             try:
-                chunk = await self._source.__anext__()
-                self._prev_chunk, self._chunk = self._chunk, chunk
-                self._i = self._step = 0
-                self.sim.on_chunk(chunk)
-                self.sim.market_listener.on_chunk(chunk)
+                self._take(await self._source.__anext__())
                 return True
             except StopAsyncIteration:
                 self._source = None
@@ -270,6 +266,28 @@ class Clock:
         if self.on_end is not None:
             await self.on_end()
         return False
+
+    def _take(self, chunk: BarChunk) -> None:
+        self._prev_chunk, self._chunk = self._chunk, chunk
+        self._i = self._step = 0
+        self.sim.on_chunk(chunk)
+        self.sim.market_listener.on_chunk(chunk)
+
+    def advance_to(self, bar: int, tick: int, next_chunk: Callable[[], Optional[BarChunk]]) -> bool:
+        """Offline (exsim/rerun.py): replay synchronously up to `position() == (bar, tick)`,
+        taking chunks from `next_chunk` (None: no more data). False if the data ended first."""
+        while self.position() < (bar, tick):
+            if not (self._segments or (self._chunk is not None and self._i < len(self._chunk))):
+                chunk = next_chunk()
+                if chunk is None:
+                    return False
+                self._take(chunk)
+            done, _ = self.position()
+            if done < bar and not self._segments:
+                self._advance_bars(bar - done, allow_jump=True)
+            else:  # inside a step: one tick at a time
+                self._advance_tick()
+        return True
 
     def _advance_bars(self, n: int, allow_jump: bool) -> int:
         """Replay up to n whole steps from the current chunk; returns how many."""

@@ -109,9 +109,11 @@ class Sim:
         for m in self.by_index:
             m.book.clear()
 
-    def start_run(self, created_ms: int, params_json: str, meta: dict, start_ms: int) -> str:
-        """A fresh run: new id, fresh accounts and ids, the markets rewound to `start_ms`."""
-        self.run_id = str(uuid.uuid4())
+    def start_run(self, created_ms: int, params_json: str, meta: dict, start_ms: int,
+                  run_id: Optional[str] = None) -> str:
+        """A fresh run: new id (or `run_id`: a re-execution), fresh accounts and ids, the
+        markets rewound to `start_ms`."""
+        self.run_id = run_id or str(uuid.uuid4())
         self._client_ids = random.Random(CLIENT_ID_SEED)
         self._next_order_id = self._next_trade_id = self._next_tran_id = 1
         self.insurance_fund = 0

@@ -6,6 +6,7 @@ that divides it (load 1m once, replay any interval). A plain `ohlc` table is the
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from decimal import Decimal
 from typing import Callable, Iterator, Optional
@@ -358,3 +359,21 @@ def funding_history(con: duckdb.DuckDBPyConnection, symbol: str, interval: str, 
     if start is None:
         rows.reverse()
     return rows
+
+
+def data_hash(con: duckdb.DuckDBPyConnection, symbols: list[str], interval: str, start: int, end: int,
+              ticks: list[Decimal], marks: Optional[list[bool]] = None, fine: Optional[str] = None) -> str:
+    """A fingerprint of every input a run over [start, end) reads: its bars in ticks (and mark
+    klines), the finer bars of fill_resolution, the funding rows. `exsim verify` refuses a run
+    whose data no longer hashes the same (a reload, an edited bar)."""
+    parts = []
+    for interval_, marks_ in ((interval, marks), (fine, None)):
+        if interval_ is None:
+            continue
+        src, params = _union(con, symbols, interval_, ticks, marks_)
+        cols = "sym, ts, o, h, l, c, v" + (", mh, ml, mc" if marks_ is not None and any(marks_) else "")
+        parts.append(con.execute(f"SELECT count(*), sum(hash({cols}))::VARCHAR FROM {src} WHERE ts >= ? AND ts < ?",
+                                 params + [start, end]).fetchall()[0])
+    for symbol in symbols:
+        parts.append(tuple(funding_rows(con, symbol, start, end)))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]

@@ -45,6 +45,9 @@ _TABLES = [
     # every engine event of a run, in order (store.event_log = true): the audit log verify reads
     """CREATE TABLE IF NOT EXISTS event_log (
         run_id UUID, seq BIGINT, ts BIGINT, type VARCHAR, account VARCHAR, body JSON)""",
+    # every command of a run with the position it was applied at (exsim/journal.py)
+    """CREATE TABLE IF NOT EXISTS run_journal (
+        run_id UUID, line BIGINT, kind VARCHAR, bar BIGINT, tick INTEGER, ts BIGINT, body JSON)""",
     """CREATE TABLE IF NOT EXISTS funding (
         symbol VARCHAR, funding_time BIGINT, funding_rate DOUBLE,
         PRIMARY KEY (symbol, funding_time))""",

@@ -46,7 +46,9 @@ _ORDER_COLS = ("run_id", "seq", "ts", "account", "order_id", "client_order_id", 
                "latency_ms")
 _INCOME_COLS = ("run_id", "account", "ts", "symbol", "income_type", "income", "tran_id", "trade_id")
 _EVENT_COLS = ("run_id", "seq", "ts", "type", "account", "body")
-_TABLES = {"trades_fills": _FILL_COLS, "orders": _ORDER_COLS, "income": _INCOME_COLS, "event_log": _EVENT_COLS}
+_JOURNAL_COLS = ("run_id", "line", "kind", "bar", "tick", "ts", "body")
+_TABLES = {"trades_fills": _FILL_COLS, "orders": _ORDER_COLS, "income": _INCOME_COLS, "event_log": _EVENT_COLS,
+           "run_journal": _JOURNAL_COLS}
 
 
 def _utc(ms: int) -> datetime:
@@ -97,6 +99,10 @@ class BatchWriter:
             if self._event_log:
                 rows["event_log"].append((self.run_id, ev.seq, ev.time, kind.__name__,
                                           getattr(ev, "account", None), self._encode(ev).decode()))
+
+    def journal_row(self, row: tuple) -> None:
+        """A line of the run's command journal (exsim/journal.py), for table run_journal."""
+        self._rows["run_journal"].append(row)
 
     def _order(self, ev: OrderUpdated) -> None:
         order, trade = ev.order, ev.trade

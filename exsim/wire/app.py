@@ -22,6 +22,7 @@ from . import pages, ws_api
 from .auth import Auth
 from .errors import error_middleware, error_response
 from ..replay import Replay
+from .. import rerun
 from .keys import AUTH, CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM, STORE, USER
 from .force_orders import ForceOrders
 from .user_stream import UserStream
@@ -157,6 +158,9 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
     async def store_ctx(app: web.Application):
         connection = con if con is not None else await asyncio.to_thread(prepare_database, cfg)
         symbols = await asyncio.to_thread(replay_symbols, connection, cfg)
+        # a run the last process did not finish (kill -9): its acknowledged commands are in its
+        # journal file; rebuild its rows before anything else writes
+        await asyncio.to_thread(rerun.recover, connection, cfg)
         if list(sim.markets) != symbols:
             sim.set_markets(symbols)
             fanout.on_markets()
