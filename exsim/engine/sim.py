@@ -193,8 +193,9 @@ class Sim:
 
     @property
     def trading_idle(self) -> bool:
-        """No open order and no position anywhere: bars move prices and nothing else here."""
-        return not self._exposed and not any(m.book for m in self.by_index)
+        """No open order (resting, or still on its way to the book: latency) and no position
+        anywhere: bars move prices and nothing else here."""
+        return not self._exposed and not any(m.book for m in self.by_index) and not any(self.latency.in_flight.values())
 
     def on_chunk(self, chunk: BarChunk) -> None:
         """The clock moved to this chunk: index its mark-price klines by symbol and open time."""
