@@ -9,21 +9,28 @@ sim time straight to the first alarm when every bot is idle before the next bar.
 """
 from __future__ import annotations
 
+import time
 from typing import Callable, Hashable, Optional
 
 
 class Wakeups:
     def __init__(self) -> None:
         self._at: dict[Hashable, int] = {}
+        # woken by `moved` and not asleep again yet (wall time they woke): lockstep waits for them
+        self.woken: dict[Hashable, float] = {}
+        self.pids: dict[Hashable, int] = {}  # the bot process behind each connection
         self.listeners: list[Callable[[int], None]] = []  # called with the sim time, epoch ms
         self._told = -1
 
     def add(self, who: Hashable, at_ms: int) -> None:
         """`who` (one bot-clock connection) sleeps until sim time `at_ms` (replaces its alarm)."""
         self._at[who] = at_ms
+        self.woken.pop(who, None)
 
     def remove(self, who: Hashable) -> None:
         self._at.pop(who, None)
+        self.woken.pop(who, None)
+        self.pids.pop(who, None)
 
     def earliest(self) -> Optional[int]:
         return min(self._at.values()) if self._at else None
@@ -40,5 +47,6 @@ class Wakeups:
         if self._at:
             for who in [w for w, at in self._at.items() if at <= now_ms]:
                 del self._at[who]
+                self.woken[who] = time.monotonic()
         for listener in list(self.listeners):
             listener(now_ms)

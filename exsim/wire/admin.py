@@ -142,6 +142,11 @@ async def status(request: web.Request) -> web.Response:
         "data_source": app[REPLAY].db.data_source,
         "start": app[REPLAY].start_ms, "end": app[REPLAY].end_ms, "accounts": len(sim.accounts),
         "writer_error": app[REPLAY].db.writer.last_error,
+        "pacing": cfg.pacing,
+        # lockstep: the bots, what the bar waits for, TIMEOUTs (each makes the run not reproducible)
+        "lockstep": app[REPLAY].gate.status() if app[REPLAY].gate is not None else None,
+        "journal": {"commands": app[REPLAY].journal.n, "timeouts": app[REPLAY].journal.timeouts,
+                    "reproducible": app[REPLAY].journal.timeouts == 0, "error": app[REPLAY].journal.failed},
         **_loop_lag(request),
     })
 

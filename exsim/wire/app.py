@@ -23,6 +23,8 @@ from .auth import Auth
 from .errors import error_middleware, error_response
 from ..replay import Replay
 from .. import rerun
+from ..lockstep import Gate
+from . import lockstep_hooks
 from .keys import AUTH, CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM, STORE, USER
 from .force_orders import ForceOrders
 from .user_stream import UserStream
@@ -142,8 +144,11 @@ def _weight_middleware(cfg: Config):
 def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> web.Application:
     # Request line / header limits above aiohttp's 8 KiB so a long (hostile) parameter reaches the
     # routes and gets Binance's JSON -1100 instead of the HTTP parser's plain-text 400.
+    # lockstep pacing: the gate hears of every bot request (installed only then: wall pacing
+    # pays nothing); outermost, so a refused request still counts as answered
+    first = [lockstep_hooks.middleware()] if cfg.pacing == "lockstep" else []
     app = web.Application(client_max_size=cfg.max_body_bytes,
-                          middlewares=[_weight_middleware(cfg), error_middleware],
+                          middlewares=first + [_weight_middleware(cfg), error_middleware],
                           handler_args={"max_line_size": 65536, "max_field_size": 65536})
     sim = Sim(cfg)
     clock = Clock(sim, cfg.interval_ms, cfg.ticks_per_bar, cfg.speed)
@@ -189,7 +194,13 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
         # Write the new run now: a database that cannot take it (a damaged block, a foreign
         # table layout) stops the start here (CLI exit 3) instead of losing every fill later.
         await app[STORE].writer.flush()
-        task = asyncio.create_task(clock.run())
+        if cfg.pacing == "lockstep":  # the gate drives the clock: a bar once every bot is done
+            replay = app[REPLAY]
+            replay.gate = Gate(replay, cfg.quiet_ms, cfg.max_wait_ms, cfg.min_bots)
+            lockstep_hooks.install_ping(replay.gate)
+            task = asyncio.create_task(replay.gate.run())
+        else:
+            task = asyncio.create_task(clock.run())
         yield
         task.cancel()
         with suppress(asyncio.CancelledError):

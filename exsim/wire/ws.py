@@ -34,6 +34,7 @@ from ..engine.periods import PeriodBar
 from ..engine.sim import Sim
 from ..timeutil import INTERVAL_MS
 from ..store import reader
+from . import lockstep_hooks
 from .keys import CLOCK, CONFIG, FANOUT, SIM, STORE
 from .klines import Builder, ClosedKlines, kline_sql, union_kline_sql
 from .rolling import Rolling24h
@@ -525,11 +526,16 @@ async def reseed_periods(app: web.Application) -> None:
 async def serve(request: web.Request, streams: list[str], combined: bool) -> web.WebSocketResponse:
     cfg = request.app[CONFIG]
     fanout: Fanout = request.app[FANOUT]
+    gate = lockstep_hooks.gate_of(request)
+    bot = lockstep_hooks.bot_of(gate, request) if gate is not None else None
+    # a bot under lockstep: its pongs are read here (the pong to the ping after a bar's frames)
     ws = web.WebSocketResponse(compress=False, heartbeat=cfg.ws.ping_interval,
-                               max_msg_size=cfg.ws.max_frame_bytes, autoping=True)
+                               max_msg_size=cfg.ws.max_frame_bytes, autoping=bot is None)
     await ws.prepare(request)
     client = Client(ws, request.transport, combined)
     fanout.add(client)
+    if bot is not None:
+        gate.ws_opened(bot, client)
     try:
         names = []
         for name in streams:
@@ -550,6 +556,14 @@ async def serve(request: web.Request, streams: list[str], combined: bool) -> web
         async for msg in ws:
             if client.closed:
                 break
+            if bot is not None:
+                if msg.type == WSMsgType.PONG:
+                    gate.ws_pong(bot)
+                    continue
+                if msg.type == WSMsgType.PING:
+                    await ws.pong(msg.data)
+                    continue
+                gate.ws_active(bot)
             if msg.type == WSMsgType.TEXT:
                 now = time.monotonic()
                 client.msg_times = [t for t in client.msg_times if now - t < 1.0] + [now]
@@ -570,6 +584,8 @@ async def serve(request: web.Request, streams: list[str], combined: bool) -> web
                 break
     finally:
         fanout.remove(client)
+        if bot is not None:
+            gate.ws_closed(bot, client)
         drop_close_cycle(ws)
     return ws
 
