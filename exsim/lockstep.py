@@ -26,8 +26,11 @@ account, then by the command's bytes, never by arrival.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
+import sys
+import termios
 import time
 from typing import Callable, Hashable, Optional
 
@@ -39,7 +42,7 @@ POLL_S = 0.002  # how often a busy bot's threads are looked at again (wall)
 
 class Bot:
     __slots__ = ("name", "pid", "in_flight", "last_done", "observer", "observed", "done", "read_key",
-                 "read_bar", "ws", "pinged")
+                 "read_bar", "ws", "pinged", "sockets")
 
     def __init__(self, name: str, pid: Optional[int]) -> None:
         self.name = name
@@ -53,6 +56,21 @@ class Bot:
         self.read_bar = -1
         self.ws: set = set()  # its WebSocket connections (market data or user data)
         self.pinged = -1  # the bar its WebSockets were last pinged for
+        # its connections' sockets (file descriptors): bytes waiting in one are a request on its
+        # way (sent, not yet read by the server), while the bot already sleeps waiting for it
+        self.sockets: set[int] = set()
+
+    def request_arriving(self) -> bool:
+        buf = bytearray(4)
+        for fd in list(self.sockets):
+            try:
+                fcntl.ioctl(fd, termios.FIONREAD, buf)
+            except OSError:  # closed
+                self.sockets.discard(fd)
+                continue
+            if int.from_bytes(buf, sys.byteorder):
+                return True
+        return False
 
 
 def threads_idle(pid: Optional[int]) -> Optional[bool]:
@@ -243,7 +261,7 @@ class Gate:
             if idle is None and not bot.ws:  # the process is gone
                 del self.bots[key]
                 continue
-            if bot.in_flight:
+            if bot.in_flight or bot.request_arriving():
                 waiting.append(f"{bot.name} (request in flight)")
                 continue
             if bot.observer and bot.observed < bar:
@@ -293,6 +311,12 @@ class Gate:
                     except asyncio.TimeoutError:
                         pass
                     continue
+                if verdict == "go":
+                    # requests already read from a socket start their handlers in these turns
+                    await asyncio.sleep(0)
+                    await asyncio.sleep(0)
+                    if self._verdict(self._now())[0] != "go":
+                        continue
                 if verdict == "timeout":
                     self.timeouts += 1
                     self.replay.record_timeout(self.sim.bars_done, self.waiting_for)

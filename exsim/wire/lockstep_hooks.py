@@ -47,6 +47,9 @@ def bot_of(gate: Gate, request: web.Request) -> Optional[Bot]:
         request.protocol._exsim_bot = bot  # one lookup per connection
     except AttributeError:
         pass
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        bot.sockets.add(sock.fileno())
     return bot
 
 
