@@ -190,6 +190,7 @@ class Gate:
     def ws_opened(self, bot: Bot, client) -> None:
         bot.ws.add(client)
         bot.observer = True
+        bot.observed = max(bot.observed, self.sim.bars_done)  # nothing of this bar is sent any more
         bot.last_done = self._now()
         self._changed.set()
 
@@ -267,7 +268,11 @@ class Gate:
             if bot.observer and bot.observed < bar:
                 waiting.append(f"{bot.name} (has not seen bar {bar})")
                 continue
+            if bot.done and idle is not False:  # a repeated poll, and not computing since
+                continue
             if bot.done:
+                waiting.append(f"{bot.name} (computing)")
+                wait = min(wait, POLL_S)
                 continue
             quiet_left = self.quiet - (now - bot.last_done)
             if quiet_left > 0:
@@ -355,4 +360,5 @@ class Gate:
     def status(self) -> dict:
         return {"bots": [b.name for b in self.bots.values()], "waiting_for": self.waiting_for,
                 "timeouts": self.timeouts, "bars_advanced": self.advanced, "alarm_jumps": self.jumps,
-                "bar": self.sim.bars_done, "started": self.started}
+                "bar": self.sim.bars_done, "started": self.started,
+                "in_flight": self.in_flight, "queued": len(self._queue)}
