@@ -140,6 +140,7 @@ class Gate:
         self.min_bots = min_bots
         self._now = now
         self.bots: dict[Hashable, Bot] = {}
+        self.by_peer: dict[tuple, Bot] = {}  # connection (peer address) -> its bot (wire/lockstep_hooks.py)
         self.started = False  # min_bots reached once: the warm-up is over
         self.timeouts = 0
         self.advanced = 0

@@ -32,9 +32,9 @@ def bot_of(gate: Gate, request: web.Request) -> Optional[Bot]:
     transport = request.transport
     peer = request.transport.get_extra_info("peername") if transport is not None else None
     sock = request.transport.get_extra_info("sockname") if transport is not None else None
-    cache = getattr(request.protocol, "_exsim_bot", None)
-    if cache is not None:
-        return cache
+    cached = gate.by_peer.get(peer)
+    if cached is not None:
+        return cached
     pid = pid_of_peer(peer, sock) if peer and sock else None
     key = request.headers.get("X-MBX-APIKEY")
     if pid is not None:
@@ -43,10 +43,9 @@ def bot_of(gate: Gate, request: web.Request) -> Optional[Bot]:
         bot = gate.bot(("key", key), f"key {key[:8]}", None)
     else:
         bot = gate.bot(("peer", peer), f"peer {peer}", None)
-    try:
-        request.protocol._exsim_bot = bot  # one lookup per connection
-    except AttributeError:
-        pass
+    if len(gate.by_peer) > 4096:  # connections come and go: forget old ones now and then
+        gate.by_peer.clear()
+    gate.by_peer[peer] = bot  # one /proc lookup per connection
     sock = transport.get_extra_info("socket") if transport is not None else None
     if sock is not None:
         bot.sockets.add(sock.fileno())
