@@ -36,6 +36,7 @@ import benchlib  # noqa: E402
 import clientside  # noqa: E402
 import depth_fanout  # noqa: E402
 import httpload  # noqa: E402
+import lockstep  # noqa: E402
 import refinement  # noqa: E402
 import userstream  # noqa: E402
 import wrkload  # noqa: E402
@@ -514,6 +515,8 @@ class Suite:
                     self.timed("ws api", ws_api_rtt.scenario, self, gw, Row)
         if self.wanted("refinement") and not benchlib.TREE:  # new in issue 22
             self.timed("refinement", refinement.scenario, self, Row)
+        if self.wanted("lockstep") and not benchlib.TREE:  # new in issue 21
+            self.timed("lockstep", lockstep.scenario, self, Row)
         if self.wanted("symbols") and not benchlib.TREE:  # new in issue 15: the old code has no such mode
             self.timed("many symbols", self.scenario_symbols)
         if self.wanted("intervals") and not benchlib.TREE:
@@ -558,7 +561,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "exsim-bench-data"),
                     help="where the synthetic datasets are generated once and kept")
     ap.add_argument("--only", nargs="*", help="run the scenarios whose name contains one of these words "
-                    "(replay, fan-out, order, user, depth, ws api, refinement, symbols, intervals, memory, "
+                    "(replay, fan-out, order, user, depth, ws api, refinement, lockstep, symbols, intervals, memory, "
                     "writer)")
     ap.add_argument("--compare", metavar="TREE", help="also run the gateway scenarios on another checkout of "
                     "ExSim (e.g. a `git worktree` of the previous commit) and print both side by side")
