@@ -166,6 +166,8 @@ SAFE_INTERPOLATIONS = {
         "mark_cols": "constant column list or empty",
         "mark_table(interval)": "mark_table(): 'mark_' + ohlc_table(interval), regex-checked",
         "mark_table(base)": "as above, of the configured base interval"},
+    "exsim/rerun.py": {"table": "a key of the module's CHECKED or RUN_TABLES (constants)",
+                       "cols": "the column list of CHECKED (constants)", "order": "the ORDER BY of CHECKED (constants)"},
     "exsim/store/schema.py": {"table": "ohlc_table(interval), regex-checked, or a name of _ADDED_COLUMNS",
                               "column": "a column definition of the module's _ADDED_COLUMNS (constants)"},
     "exsim/store/market_extra_reader.py": {
