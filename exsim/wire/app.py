@@ -18,7 +18,7 @@ from ..engine.sim import Sim
 from ..store import demo, reader
 from ..store.db import Database, StoreError, open_database
 from . import admin, rest_account, rest_market, rest_market_extra, rest_trade, rest_trades_market, ws
-from . import pages, ws_api
+from . import bot_clock, pages, ws_api
 from .auth import Auth
 from .errors import error_middleware, error_response
 from ..replay import Replay
@@ -229,6 +229,7 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
     ws.add_routes(app)
     ws_api.add_routes(app)
     pages.add_routes(app)  # / (live page), /docs, /redoc, /openapi.json, /admin/live
+    bot_clock.add_routes(app)  # /admin/clock: sim time for bots under exsim run-bot, their alarms
     return app
 
 

@@ -282,6 +282,7 @@ WS_PATHS: list[WsPath] = [
     WsPath("/ws-fapi/v1", "WebSocket API: `{\"id\",\"method\",\"params\"}` requests (order.place, ...)"),
     WsPath("/ws-fapi/v1/", "the same as /ws-fapi/v1"),
     WsPath("/admin/live", "the live page's feed: status, bars and fills as the replay runs (not a bot stream)"),
+    WsPath("/admin/clock", "exsim run-bot: sim time pushed to bots; their sleep alarms (not a bot stream)"),
 ]
 
 DESCRIPTION = """\

@@ -52,7 +52,7 @@ ADMIN = [("POST", "/admin/replay", {"speed_bars_per_sec": 0}), ("POST", "/admin/
          ("GET", "/admin/runs", None), ("GET", "/admin/runs/{run_id}", None)]  # {run_id}: asked as "current"
 # the live page's WebSocket feed: a browser cannot send headers there, so its token comes in the
 # first message (tests/pages/test_live_page_sends_the_admin_token.py)
-ADMIN_WS = [("GET", "/admin/live")]
+ADMIN_WS = [("GET", "/admin/live"), ("GET", "/admin/clock")]
 
 
 def test_every_admin_route_is_covered():
