@@ -148,6 +148,8 @@ class Journal:
             self.run_id = ""
 
     def _write(self, rec: Record) -> None:
+        if not self.run_id:  # no run open (ended): nothing to journal it into
+            return
         line = _encode(rec) + b"\n"
         self._last = (rec.bar, rec.tick)
         self.sink((self.run_id, self.lines, type(rec).__name__.lower(), rec.bar, rec.tick, rec.time,
