@@ -22,6 +22,7 @@ import msgspec
 from .config import Config
 from .engine.clock import Clock
 from .engine.errors import ExchangeError
+from .engine.events import OrderUpdated
 from .engine.sim import Sim
 from .journal import Cmd, End, Header, Progress, Timeout, decode, journal_path, read_file
 from .replay import begin_run, code_hash, journal_folder, plan_run
@@ -53,7 +54,6 @@ class Outcome(msgspec.Struct):
     timeouts: int
     reached: tuple  # the last position replayed
     ended: Optional[str]  # the End record's status, None if the journal has none
-    data_ended_early: bool
 
 
 def load_journal(con: duckdb.DuckDBPyConnection, run_id: str, folder: Optional[str]) -> list:
@@ -111,11 +111,11 @@ def reexecute(con: duckdb.DuckDBPyConnection, records: list, cfg: Optional[Confi
         return None if item is None else item[0]
 
     begin_run(sim, plan, header.created_ms, header.params_json, meta, run_id=run_id or header.run_id)
-    early = not clock.advance_to(1, 0, next_chunk)  # the first bar is revealed with the run
+    clock.advance_to(1, 0, next_chunk)  # the first bar is revealed with the run
     commands, differ, timeouts, ended = 0, [], 0, None
     for rec in records[1:]:
-        if isinstance(rec, (Cmd, Progress, Timeout, End)) and not clock.advance_to(rec.bar, rec.tick, next_chunk):
-            early = True
+        if isinstance(rec, (Cmd, Progress, Timeout, End)):  # past the data's end: applied there
+            clock.advance_to(rec.bar, rec.tick, next_chunk)
         if isinstance(rec, Cmd):
             commands += 1
             sim.sim_time = rec.time
@@ -133,7 +133,7 @@ def reexecute(con: duckdb.DuckDBPyConnection, records: list, cfg: Optional[Confi
             sim.finish_run(rec.status)
             break
     return Outcome(events=events, commands=commands, refusals_differ=differ, timeouts=timeouts,
-                   reached=clock.position(), ended=ended, data_ended_early=early)
+                   reached=clock.position(), ended=ended)
 
 
 def write_events(con: duckdb.DuckDBPyConnection, cfg: Config, symbols: list[str], events: list) -> None:
@@ -275,7 +275,7 @@ def recover(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[str]:
         with open(path, "ab") as f:  # recovered once: the next start leaves it alone
             f.write(msgspec.json.encode(End(bar=outcome.reached[0], tick=outcome.reached[1],
                                             status="incomplete")) + b"\n")
-        fills = sum(1 for e in outcome.events if type(e).__name__ == "OrderUpdated" and e.trade is not None)
+        fills = sum(1 for e in outcome.events if type(e) is OrderUpdated and e.trade is not None)
         log.warning("run %s was interrupted: rebuilt from its journal (%d commands, %d fills), marked 'incomplete'",
                     run_id, outcome.commands, fills)
         done.append(run_id)

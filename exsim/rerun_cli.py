@@ -5,6 +5,8 @@ import argparse
 import sys
 from typing import Callable
 
+import msgspec
+
 from .rerun import Refused, replay_run, verify
 from .replay import journal_folder
 
@@ -23,7 +25,7 @@ def main(ns: argparse.Namespace, config: Callable[[], object]) -> int:
     from .store.run_metrics import DatabaseMissing, UnknownRun
     cfg = config()
     db = ns.db or cfg.duckdb_path
-    folder = journal_folder(cfg) if not ns.db else (cfg.journal_dir or db + ".journal")
+    folder = journal_folder(msgspec.structs.replace(cfg, duckdb_path=db))  # beside the database read
     try:
         if ns.cmd == "verify":
             ok, text = verify(db, ns.run_id, folder)
@@ -40,12 +42,6 @@ def main(ns: argparse.Namespace, config: Callable[[], object]) -> int:
         if not ns.json:
             print(f"new run {new} (the journal of {old} with {', '.join(ns.overrides) or 'no change'})")
         return 0
-    except Refused as exc:
+    except (Refused, UnknownRun, DatabaseMissing) as exc:
         print(f"exsim {ns.cmd}: {exc}", file=sys.stderr)
-        return 2
-    except UnknownRun as exc:
-        print(f"exsim {ns.cmd}: {exc}", file=sys.stderr)
-        return 1
-    except DatabaseMissing as exc:
-        print(f"exsim {ns.cmd}: {exc}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(exc, UnknownRun) else 2
