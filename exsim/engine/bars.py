@@ -32,6 +32,8 @@ class BarChunk(msgspec.Struct):
     # per row, its bars at fill_resolution (o, h, l, c ticks, volume), in time order: the
     # clock replays a bar as these segments when orders or positions are open
     sub: Optional[list[list[tuple]]] = None
+    # per symbol index, its rows and columns, split on first use (Clock.recent_bars)
+    by_symbol: Optional[dict] = None
 
     def __len__(self) -> int:
         return len(self.ts)

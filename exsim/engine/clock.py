@@ -123,31 +123,26 @@ class Clock:
         stand still across an await, e.g. seeding a stream from the database)."""
         return self._lock
 
-    def recent_bars(self, start: Optional[int], end: Optional[int], limit: int) -> Optional[list[tuple]]:
-        """Closed bars (ts, o, h, l, c, v) of this replay still in memory (the current and the
-        previous chunk), chosen like Binance's klines window; None when the window reaches
-        further back than memory, so the caller asks the database instead."""
-        if (self._chunk is not None and self._chunk.sym is not None) or (
-                self._prev_chunk is not None and self._prev_chunk.sym is not None):
-            return None  # several symbols interleaved: the database picks one out
+    def recent_bars(self, sym: int, start: Optional[int], end: Optional[int], limit: int) -> Optional[list[tuple]]:
+        """Closed bars (ts, o, h, l, c, v) of symbol number `sym` of this replay still in memory
+        (the current and the previous chunk), chosen like Binance's klines window; None when
+        the window reaches further back than memory, so the caller asks the database instead."""
         views = []
         if self._prev_chunk is not None:
-            views.append((self._prev_chunk, len(self._prev_chunk)))
+            views.append(_symbol_rows(self._prev_chunk, sym, len(self._prev_chunk)))
         if self._chunk is not None:
-            views.append((self._chunk, self._i - (1 if self._segments else 0)))
-        views = [(c, n) for c, n in views if n > 0]
+            views.append(_symbol_rows(self._chunk, sym, self._i - (1 if self._segments else 0)))
+        views = [(cols, n) for cols, n in views if n > 0]
         if not views:
             return None
-        first_ts = views[0][0].ts[0]
+        first_ts = views[0][0][0][0]
         if start is not None and start < first_ts:
             return None
         rows = []
-        for chunk, n in views:
-            ts = chunk.ts
+        for (ts, o, h, l, c, v), n in views:
             lo = 0 if start is None else bisect_left(ts, start, 0, n)
             hi = n if end is None else bisect_right(ts, end, 0, n)
-            rows.extend(zip(ts[lo:hi], chunk.open[lo:hi], chunk.high[lo:hi], chunk.low[lo:hi],
-                            chunk.close[lo:hi], chunk.volume[lo:hi]))
+            rows.extend(zip(ts[lo:hi], o[lo:hi], h[lo:hi], l[lo:hi], c[lo:hi], v[lo:hi]))
         if start is not None:
             return rows[:limit]
         if len(rows) < limit:
@@ -383,3 +378,26 @@ class Clock:
         w.append((now, self.sim.bars_done))
         while len(w) > 2 and now - w[0][0] > 2.0:
             w.pop(0)
+
+
+def _symbol_rows(chunk: BarChunk, sym: int, upto: int) -> tuple[tuple, int]:
+    """One symbol's columns (ts, o, h, l, c, v) of a chunk and how many of them lie in its
+    first `upto` rows. A chunk of several symbols is split once, on first use, and the split
+    kept on the chunk: REST klines polled every bar then cost a bisect, not a scan."""
+    if chunk.sym is None:
+        cols = (chunk.ts, chunk.open, chunk.high, chunk.low, chunk.close, chunk.volume)
+        return cols, (upto if sym == 0 else 0)
+    split = chunk.by_symbol
+    if split is None:
+        split = chunk.by_symbol = {}
+        for i, s in enumerate(chunk.sym):
+            split.setdefault(s, []).append(i)
+    rows = split.get(sym)
+    if not rows:
+        return ((), (), (), (), (), ()), 0
+    if not isinstance(rows, tuple):
+        pick = lambda col: [col[i] for i in rows]  # noqa: E731
+        split[sym] = rows = (rows, (pick(chunk.ts), pick(chunk.open), pick(chunk.high), pick(chunk.low),
+                                    pick(chunk.close), pick(chunk.volume)))
+    index, cols = rows
+    return cols, bisect_left(index, upto)

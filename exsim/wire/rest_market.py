@@ -128,7 +128,7 @@ async def kline_rows(app: web.Application, symbol: str, interval: str, start: Op
     ims = INTERVAL_MS[interval]
     n_trades = cfg.ticks_per_bar * max(1, ims // cfg.interval_ms)
     # The replayed interval's recent bars are still in the clock's memory: no database trip.
-    recent = app[CLOCK].recent_bars(start, end, limit) if interval == base else None
+    recent = app[CLOCK].recent_bars(sim.markets[symbol].index, start, end, limit) if interval == base else None
     if recent is not None:
         f, px = inst.price.fmt, inst.price.to_float
         out = [[ts, f(o), f(h), f(l), f(c), _fmt(v, qd), ts + ims - 1, _fmt(v * px(c), 4), n_trades,

@@ -130,13 +130,18 @@ async def test_weight_header_on_every_response(exsim_client):
 
 
 async def test_klines_from_memory_match_the_database(exsim_client):
+    """Every replayed symbol's recent bars come from the clock's memory (the database is not
+    asked), and they are the database's bars."""
     from exsim.store import reader
-    from exsim.wire.keys import SIM, STORE
+    from exsim.wire.keys import CLOCK, SIM, STORE
     c = await exsim_client()
     await step(c, 120)
-    _, served = await get(c, "/fapi/v1/klines", symbol="BTCUSDT", interval="1m", limit=50)
-    sim = c.server.app[SIM]
-    rows = await c.server.app[STORE].query(reader.klines, "BTCUSDT", "1m", None, None, 50, sim.sim_time)
-    assert [r[0] for r in served] == [r[0] for r in rows]
-    for got, want in zip(served, rows):
-        assert [float(x) for x in got[1:6]] == [round(x, 3) for x in want[1:6]] and got[6] == want[6]
+    sim, clock = c.server.app[SIM], c.server.app[CLOCK]
+    assert len(sim.markets) >= 2
+    for symbol, market in sim.markets.items():
+        assert clock.recent_bars(market.index, None, None, 50) is not None, symbol
+        _, served = await get(c, "/fapi/v1/klines", symbol=symbol, interval="1m", limit=50)
+        rows = await c.server.app[STORE].query(reader.klines, symbol, "1m", None, None, 50, sim.sim_time)
+        assert len(served) == 50 and [r[0] for r in served] == [r[0] for r in rows]
+        for got, want in zip(served, rows):
+            assert [float(x) for x in got[1:6]] == [round(x, 3) for x in want[1:6]] and got[6] == want[6]
