@@ -9,6 +9,10 @@ registered bot
 3. is done: it repeated a read-only request it already had an answer to at this bar (a
    poller with nothing new), or it has been quiet for `quiet_ms` and none of its threads is
    running (/proc: a bot still computing is not idle however long it is quiet).
+A repeated unsigned read is *held* (`hold`): its answer is made once the clock has moved, so
+a polling bot is blocked in that read while the bar changes, reads the new bar with the same
+request, and its pace (or a CPU hog slowing it) cannot decide what it sees. Signed reads are
+answered at once (their timestamp is checked against the bar they were sent at).
 After `max_wait_ms` the bar advances anyway and the journal records a TIMEOUT (the run's
 journal still re-executes exactly; a second live run of the bot may differ).
 
@@ -41,8 +45,8 @@ POLL_S = 0.002  # how often a busy bot's threads are looked at again (wall)
 
 
 class Bot:
-    __slots__ = ("name", "pid", "in_flight", "last_done", "observer", "observed", "done", "read_key",
-                 "read_bar", "ws", "pinged", "sockets")
+    __slots__ = ("name", "pid", "in_flight", "last_done", "observer", "observed", "done", "seen",
+                 "seen_bar", "ws", "pinged", "sockets")
 
     def __init__(self, name: str, pid: Optional[int]) -> None:
         self.name = name
@@ -52,8 +56,8 @@ class Bot:
         self.observer = False  # it reads market data: it must observe every bar
         self.observed = -1  # the last bar it observed
         self.done = False  # repeated a poll at this bar
-        self.read_key: Optional[str] = None
-        self.read_bar = -1
+        self.seen: set[str] = set()  # the reads answered at bar `seen_bar` since its last command
+        self.seen_bar = -1
         self.ws: set = set()  # its WebSocket connections (market data or user data)
         self.pinged = -1  # the bar its WebSockets were last pinged for
         # its connections' sockets (file descriptors): bytes waiting in one are a request on its
@@ -152,6 +156,7 @@ class Gate:
         self._n = 0  # commands applied since the bar (or the alarm) began
         self._queue: list[tuple[tuple, asyncio.Future]] = []
         self._busy = False
+        self._held: list[tuple[Bot, asyncio.Future]] = []  # repeated reads waiting for the next bar
         self.in_flight = 0  # requests of bots being handled, all bots
         self.ping: Callable[[object], None] = lambda ws_client: None  # the wire writes a WS ping
 
@@ -180,13 +185,46 @@ class Gate:
         bar = self.sim.bars_done
         if read_key is not None:
             bot.observer = True
-            bot.done = read_key == bot.read_key and bot.read_bar == bar
-            bot.read_key, bot.read_bar, bot.observed = read_key, bar, bar
-        else:
+            if bot.seen_bar != bar:
+                bot.seen.clear()
+                bot.seen_bar = bar
+            bot.done = read_key in bot.seen
+            bot.seen.add(read_key)
+            bot.observed = bar
+        else:  # a command (or a read of its own account) may change what the next reads answer
             bot.done = False
+            bot.seen.clear()
         self._changed.set()
         if self._queue:
             self._schedule_release()
+
+    def repeats(self, bot: Bot, read_key: str) -> bool:
+        """This read was answered at this bar already (nothing of the bot's changed since)."""
+        return (self.started and not self.clock.finished and bot.seen_bar == self.sim.bars_done
+                and read_key in bot.seen)
+
+    async def hold(self, bot: Bot) -> None:
+        """Wait, counted as done and not in flight, until the clock moves a bar (or stops);
+        return with the request in flight again (request_finished ends it)."""
+        fut = asyncio.get_running_loop().create_future()
+        bot.done = True
+        self._held.append((bot, fut))
+        self._changed.set()
+        try:
+            await fut
+        except BaseException:
+            if not fut.done():
+                fut.cancel()
+            else:
+                self.request_finished(bot, None)  # released, then cancelled: not in flight
+            raise
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        for bot, fut in held:
+            if not fut.done():
+                self.request_started(bot)
+                fut.set_result(None)
 
     def ws_opened(self, bot: Bot, client) -> None:
         bot.ws.add(client)
@@ -303,6 +341,7 @@ class Gate:
         while True:
             try:
                 if self.clock.finished:  # end of data: until a restart loads a new range
+                    self._release_held()
                     self._changed.clear()
                     try:
                         await asyncio.wait_for(self._changed.wait(), 0.05)
@@ -346,6 +385,7 @@ class Gate:
         else:
             done = await self.clock.step(1)
             if not done:
+                self._release_held()
                 return
             self.advanced += 1
             self._base, self._n = sim.sim_time, 0
@@ -356,10 +396,11 @@ class Gate:
                     bot.pinged = bar
                     for client in list(bot.ws):
                         self.ping(client)
+            self._release_held()
         self._revealed = self._now()
 
     def status(self) -> dict:
         return {"bots": [b.name for b in self.bots.values()], "waiting_for": self.waiting_for,
                 "timeouts": self.timeouts, "bars_advanced": self.advanced, "alarm_jumps": self.jumps,
                 "bar": self.sim.bars_done, "started": self.started,
-                "in_flight": self.in_flight, "queued": len(self._queue)}
+                "in_flight": self.in_flight, "queued": len(self._queue), "held": len(self._held)}

@@ -68,11 +68,15 @@ def middleware():
         bot = bot_of(gate, request)
         if bot is None or request.headers.get("Upgrade", "").lower() == "websocket":
             return await handler(request)  # a WebSocket registers itself (ws.serve)
-        gate.request_started(bot)
+        key = _read_key(request)
+        if key is not None and "signature" not in request.query and gate.repeats(bot, key):
+            await gate.hold(bot)  # nothing new for it at this bar: answer from the next one
+        else:
+            gate.request_started(bot)
         try:
             return await handler(request)
         finally:
-            gate.request_finished(bot, _read_key(request))
+            gate.request_finished(bot, key)
 
     return lockstep
 
