@@ -138,16 +138,29 @@ class Clock:
         first_ts = views[0][0][0][0]
         if start is not None and start < first_ts:
             return None
-        rows = []
-        for (ts, o, h, l, c, v), n in views:
-            lo = 0 if start is None else bisect_left(ts, start, 0, n)
-            hi = n if end is None else bisect_right(ts, end, 0, n)
-            rows.extend(zip(ts[lo:hi], o[lo:hi], h[lo:hi], l[lo:hi], c[lo:hi], v[lo:hi]))
         if start is not None:
-            return rows[:limit]
-        if len(rows) < limit:
+            rows = []
+            for (ts, o, h, l, c, v), n in views:
+                if len(rows) >= limit:
+                    break
+                lo = bisect_left(ts, start, 0, n)
+                hi = n if end is None else bisect_right(ts, end, 0, n)
+                hi = min(hi, lo + limit - len(rows))
+                rows.extend(zip(ts[lo:hi], o[lo:hi], h[lo:hi], l[lo:hi], c[lo:hi], v[lo:hi]))
+            return rows
+        # the last `limit` bars up to `end`: sliced from the end, never the whole chunk (a bot
+        # polls this every bar)
+        parts, need = [], limit
+        for (ts, o, h, l, c, v), n in reversed(views):
+            hi = n if end is None else bisect_right(ts, end, 0, n)
+            lo = max(0, hi - need)
+            parts.append(list(zip(ts[lo:hi], o[lo:hi], h[lo:hi], l[lo:hi], c[lo:hi], v[lo:hi])))
+            need -= hi - lo
+            if need <= 0:
+                break
+        if need > 0:
             return None  # older bars may sit before this run's memory
-        return rows[-limit:]
+        return [row for part in reversed(parts) for row in part]
 
     def position(self) -> tuple[int, int]:
         """Where the replay stands: (steps done in this run, ticks done of the step in progress).

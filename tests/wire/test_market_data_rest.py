@@ -145,3 +145,27 @@ async def test_klines_from_memory_match_the_database(exsim_client):
         assert len(served) == 50 and [r[0] for r in served] == [r[0] for r in rows]
         for got, want in zip(served, rows):
             assert [float(x) for x in got[1:6]] == [round(x, 3) for x in want[1:6]] and got[6] == want[6]
+
+async def test_klines_windows_from_memory_match_the_database(exsim_client):
+    """startTime / endTime / limit windows served from memory equal the database's bars: the
+    window is cut from the end of memory (limit only) or from startTime, across chunks."""
+    from exsim.store import reader
+    from exsim.wire.keys import CLOCK, SIM, STORE
+    c = await exsim_client()
+    await step(c, 200)
+    sim, clock = c.server.app[SIM], c.server.app[CLOCK]
+    market = sim.markets["BTCUSDT"]
+    newest = clock.recent_bars(market.index, None, None, 1)[0][0]
+    minute = 60_000
+    windows = [(None, None, 1), (None, None, 150), (None, newest - 30 * minute, 40),
+               (newest - 100 * minute, None, 25), (newest - 100 * minute, newest - 90 * minute, 500),
+               (newest - 10 * minute, None, 500), (newest - 150 * minute, newest - 20 * minute, 60)]
+    for start, end, limit in windows:
+        mem = clock.recent_bars(market.index, start, end, limit)
+        assert mem is not None, (start, end, limit)
+        rows = await c.server.app[STORE].query(reader.klines, "BTCUSDT", "1m", start, end, limit, sim.sim_time)
+        assert [r[0] for r in mem] == [r[0] for r in rows], (start, end, limit)
+        params = {"symbol": "BTCUSDT", "interval": "1m", "limit": limit}
+        params.update({k: v for k, v in (("startTime", start), ("endTime", end)) if v is not None})
+        _, served = await get(c, "/fapi/v1/klines", **params)
+        assert [r[0] for r in served] == [r[0] for r in rows], (start, end, limit)
