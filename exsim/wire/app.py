@@ -25,7 +25,7 @@ from ..replay import Replay
 from .. import rerun
 from ..lockstep import Gate
 from . import lockstep_hooks
-from .keys import AUTH, CLOCK, CONFIG, FANOUT, LOOP_PROBE, REPLAY, SIM, STORE, USER
+from .keys import AUTH, CLOCK, CONFIG, FANOUT, KLINE_ROWS, LOOP_PROBE, REPLAY, SIM, STORE, USER
 from .force_orders import ForceOrders
 from .user_stream import UserStream
 from .weights import RequestWeights
@@ -159,6 +159,7 @@ def create_app(cfg: Config, con: Optional[duckdb.DuckDBPyConnection] = None) -> 
     app[USER] = fanout.user = UserStream(sim, fanout, cfg.ws.listen_key_ttl)
     fanout.force = force = ForceOrders(sim, fanout)
     app[ORDER_COUNTS] = OrderCounts(time.monotonic)
+    app[KLINE_ROWS] = {}
 
     async def store_ctx(app: web.Application):
         connection = con if con is not None else await asyncio.to_thread(prepare_database, cfg)

@@ -18,3 +18,4 @@ FANOUT = web.AppKey("fanout", object)  # wire.ws.Fanout
 STORE = web.AppKey("store", object)  # store.db.Database
 USER = web.AppKey("user_stream", object)  # wire.user_stream.UserStream
 LOOP_PROBE = web.AppKey("loop_probe", object)  # wire.app.LoopProbe (EXSIM_LOOP_PROBE=1)
+KLINE_ROWS = web.AppKey("kline_rows", dict)  # wire.rest_market: formatted closed base bars

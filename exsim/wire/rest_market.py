@@ -11,7 +11,7 @@ from ..engine.market import Market
 from ..engine.sim import Sim
 from ..store import reader
 from ..timeutil import INTERVAL_MS, aggregates, period_end, period_open
-from .keys import AUTH, CLOCK, CONFIG, FANOUT, SIM, STORE
+from .keys import AUTH, CLOCK, CONFIG, FANOUT, KLINE_ROWS, SIM, STORE
 from .params import Params, read_params
 from .respond import json_response
 
@@ -130,9 +130,20 @@ async def kline_rows(app: web.Application, symbol: str, interval: str, start: Op
     # The replayed interval's recent bars are still in the clock's memory: no database trip.
     recent = app[CLOCK].recent_bars(sim.markets[symbol].index, start, end, limit) if interval == base else None
     if recent is not None:
+        # a bot polls the same closed bars every bar: each is formatted once (keyed by its
+        # values and instrument, so a restart on other data or filters cannot serve a stale row)
         f, px = inst.price.fmt, inst.price.to_float
-        out = [[ts, f(o), f(h), f(l), f(c), _fmt(v, qd), ts + ims - 1, _fmt(v * px(c), 4), n_trades,
-                _fmt(v / 2, qd), _fmt(v * px(c) / 2, 4), "0"] for ts, o, h, l, c, v in recent]
+        made = app[KLINE_ROWS].setdefault((symbol, inst.price, inst.qty, n_trades), {})
+        if len(made) > 20_000:
+            made.clear()
+        out = []
+        for bar in recent:
+            row = made.get(bar)
+            if row is None:
+                ts, o, h, l, c, v = bar
+                row = made[bar] = [ts, f(o), f(h), f(l), f(c), _fmt(v, qd), ts + ims - 1, _fmt(v * px(c), 4),
+                                   n_trades, _fmt(v / 2, qd), _fmt(v * px(c) / 2, 4), "0"]
+            out.append(row)
     else:
         try:
             rows = await app[STORE].query(reader.klines, symbol, interval, start, end, limit,
