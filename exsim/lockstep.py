@@ -297,12 +297,13 @@ class Gate:
         waiting, wait = [], self.max_wait - (now - self._revealed)
         wake = self.replay.wakeups
         for key, bot in list(self.bots.items()):
+            if bot.in_flight or bot.request_arriving():
+                waiting.append(f"{bot.name} (request in flight)")
+                continue
+            # /proc only once nothing cheaper says "wait": a verdict runs after every request
             idle = threads_idle(bot.pid)
             if idle is None and not bot.ws:  # the process is gone
                 del self.bots[key]
-                continue
-            if bot.in_flight or bot.request_arriving():
-                waiting.append(f"{bot.name} (request in flight)")
                 continue
             if bot.observer and bot.observed < bar:
                 waiting.append(f"{bot.name} (has not seen bar {bar})")
