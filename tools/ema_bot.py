@@ -106,7 +106,9 @@ class EmaBot:
         return [r for r in rows if r[6] < now]
 
     def report_fills(self) -> None:
-        for t in self.client.futures_account_trades(symbol=self.sym):
+        # fromId: only the trades after the last one seen (without it every call returns up to
+        # 500 old trades for the client to parse and drop)
+        for t in self.client.futures_account_trades(symbol=self.sym, fromId=self._last_trade_id + 1):
             if t["id"] > self._last_trade_id:
                 self._last_trade_id = t["id"]
                 self.fills.append(t)
