@@ -9,10 +9,14 @@ registered bot
 3. is done: it repeated a read-only request it already had an answer to at this bar (a
    poller with nothing new), or it has been quiet for `quiet_ms` and none of its threads is
    running (/proc: a bot still computing is not idle however long it is quiet).
-A repeated unsigned read is *held* (`hold`): its answer is made once the clock has moved, so
-a polling bot is blocked in that read while the bar changes, reads the new bar with the same
-request, and its pace (or a CPU hog slowing it) cannot decide what it sees. Signed reads are
-answered at once (their timestamp is checked against the bar they were sent at).
+Once a bot is done, its next unsigned GET (a heartbeat such as /fapi/v1/time included) is
+*held* (`hold`): answered once the clock has moved. A polling bot then always starts its next
+poll at the next bar, whether or not its sleep between polls outlasted the bar (a CPU hog
+slowing it cannot decide what it sees), and a poll of `time` then `klines` reads one bar in
+both. The repeated read itself is answered at once: holding it would pair its new bar with the
+`time` the bot read just before, one bar old. Signed reads are answered at once (their
+timestamp is checked against the bar they were sent at), and so are commands: a command after
+a repeated read means the bot was not done after all, and lands on the bar it saw.
 After `max_wait_ms` the bar advances anyway and the journal records a TIMEOUT (the run's
 journal still re-executes exactly; a second live run of the bot may differ).
 
@@ -198,16 +202,14 @@ class Gate:
         if self._queue:
             self._schedule_release()
 
-    def repeats(self, bot: Bot, read_key: str) -> bool:
-        """This read was answered at this bar already (nothing of the bot's changed since)."""
-        return (self.started and not self.clock.finished and bot.seen_bar == self.sim.bars_done
-                and read_key in bot.seen)
+    def holds(self, bot: Bot) -> bool:
+        """The bot is done with this bar: its next poll waits for the next one."""
+        return self.started and bot.done and not self.clock.finished
 
     async def hold(self, bot: Bot) -> None:
-        """Wait, counted as done and not in flight, until the clock moves a bar (or stops);
-        return with the request in flight again (request_finished ends it)."""
+        """Wait, still done and not in flight, until the clock moves a bar (or stops); return
+        with the request in flight (request_finished ends it)."""
         fut = asyncio.get_running_loop().create_future()
-        bot.done = True
         self._held.append((bot, fut))
         self._changed.set()
         try:
@@ -300,25 +302,23 @@ class Gate:
             if bot.in_flight or bot.request_arriving():
                 waiting.append(f"{bot.name} (request in flight)")
                 continue
-            # /proc only once nothing cheaper says "wait": a verdict runs after every request
+            # /proc is read only once nothing cheaper says "wait": a verdict runs after every request
+            if bot.observer and bot.observed < bar:
+                if threads_idle(bot.pid) is None and not bot.ws:  # the process is gone
+                    del self.bots[key]
+                else:
+                    waiting.append(f"{bot.name} (has not seen bar {bar})")
+                continue
+            if not bot.done:
+                quiet_left = self.quiet - (now - bot.last_done)
+                if quiet_left > 0:
+                    waiting.append(f"{bot.name} (busy {(now - bot.last_done) * 1000:.1f} ms ago)")
+                    wait = min(wait, quiet_left)
+                    continue
             idle = threads_idle(bot.pid)
             if idle is None and not bot.ws:  # the process is gone
                 del self.bots[key]
-                continue
-            if bot.observer and bot.observed < bar:
-                waiting.append(f"{bot.name} (has not seen bar {bar})")
-                continue
-            if bot.done and idle is not False:  # a repeated poll, and not computing since
-                continue
-            if bot.done:
-                waiting.append(f"{bot.name} (computing)")
-                wait = min(wait, POLL_S)
-                continue
-            quiet_left = self.quiet - (now - bot.last_done)
-            if quiet_left > 0:
-                waiting.append(f"{bot.name} (busy {(now - bot.last_done) * 1000:.1f} ms ago)")
-                wait = min(wait, quiet_left)
-            elif idle is False:
+            elif idle is False:  # done (a repeated poll) or quiet, but one of its threads runs
                 waiting.append(f"{bot.name} (computing)")
                 wait = min(wait, POLL_S)
         for who, woke in wake.woken.items():  # woken from a sleep on the replay clock, not back asleep

@@ -63,16 +63,23 @@ def middleware():
     @web.middleware
     async def lockstep(request: web.Request, handler):
         gate = gate_of(request)
-        if gate is None or request.path in HEARTBEATS:
+        if gate is None:
             return await handler(request)
-        bot = bot_of(gate, request)
+        heartbeat = request.path in HEARTBEATS
+        if heartbeat:  # a heartbeat never registers a bot (nor opens the gate): a known one's only
+            t = request.transport
+            bot = gate.by_peer.get(t.get_extra_info("peername")) if t is not None else None
+        else:
+            bot = bot_of(gate, request)
         if bot is None or request.headers.get("Upgrade", "").lower() == "websocket":
             return await handler(request)  # a WebSocket registers itself (ws.serve)
-        key = _read_key(request)
-        if key is not None and "signature" not in request.query and gate.repeats(bot, key):
-            await gate.hold(bot)  # nothing new for it at this bar: answer from the next one
+        if request.method == "GET" and "signature" not in request.query and gate.holds(bot):
+            await gate.hold(bot)  # done with this bar: its next poll reads the next one
+        elif heartbeat:
+            return await handler(request)  # not activity
         else:
             gate.request_started(bot)
+        key = None if heartbeat else _read_key(request)
         try:
             return await handler(request)
         finally:
